@@ -1,0 +1,79 @@
+// Renders an offline plan for people: resources grouped by the component that owns them, key inputs, what
+// each waits on, reads of existing Azure state, and the stack outputs. Secrets are already redacted upstream.
+import type { OfflinePlan, PlannedResource } from "../test/support/offline-engine";
+
+const MAX_VALUE = 70;
+const LINE_WIDTH = 110;
+
+export function formatPlan(plan: OfflinePlan): string {
+    const lines = [`edgeml offline plan: stack "${plan.stack}" (no cloud access; Azure's answers come from the offline engine)`, ""];
+    const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+    const children = (parent: string | undefined) => plan.resources.filter((r) => r.parent === parent);
+
+    const render = (resource: PlannedResource, depth: number) => {
+        const pad = "  ".repeat(depth);
+        if (!resource.custom) {
+            lines.push(`${pad}${resource.name} (${resource.type})`);
+        } else {
+            const marker = resource.operation === "read" ? "=" : "+";
+            const verb = resource.operation === "read" ? "read" : "create";
+            lines.push(`${pad}${marker} ${verb} ${resource.type} "${resource.name}"${resource.protect ? " (protected)" : ""}`);
+            const inputs = flatten(resource.inputs).filter(([key]) => !key.startsWith("tags."));
+            for (const line of wrap(inputs.map(([k, v]) => `${k}=${v}`))) lines.push(`${pad}    ${line}`);
+            const waits = resource.dependencies.filter((urn) => urn !== resource.parent).map((urn) => byUrn.get(urn)?.name ?? urn);
+            if (waits.length > 0) lines.push(`${pad}    waits on: ${waits.join(", ")}`);
+        }
+        for (const child of children(resource.urn)) render(child, depth + 1);
+    };
+    // Plain resources (the resource group) first: everything else waits on them.
+    const roots = children(undefined).sort((a, b) => Number(a.custom === false) - Number(b.custom === false));
+    for (const root of roots) {
+        render(root, 0);
+        lines.push("");
+    }
+
+    if (plan.invokes.length > 0) {
+        lines.push("Reads from Azure:");
+        for (const invoke of plan.invokes) {
+            const args = flatten(invoke.inputs).map(([k, v]) => `${k}=${v}`).join("  ");
+            lines.push(`  ${invoke.token}${args ? `  ${args}` : ""}`);
+        }
+        lines.push("");
+    }
+
+    lines.push("Stack outputs:");
+    for (const [name, value] of Object.entries(plan.outputs)) lines.push(`  ${name} = ${shorten(JSON.stringify(value))}`);
+    lines.push("");
+
+    const created = plan.resources.filter((r) => r.custom && r.operation === "create").length;
+    const read = plan.resources.filter((r) => r.operation === "read").length + plan.invokes.length;
+    const components = plan.resources.filter((r) => !r.custom).length;
+    lines.push(`${created} resources to create in ${components} components, ${read} reads of existing state.`);
+    return lines.join("\n");
+}
+
+/** [dotted.path, printable value] for every leaf of an input tree. */
+function flatten(value: unknown, prefix = ""): Array<[string, string]> {
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        return Object.entries(value).flatMap(([key, inner]) => flatten(inner, prefix ? `${prefix}.${key}` : key));
+    }
+    return [[prefix, shorten(typeof value === "string" ? value : JSON.stringify(value))]];
+}
+
+function shorten(text: string): string {
+    // ARM ids are long and differ only at the end: keep the resource kind and name.
+    const armId = /^"?\/subscriptions\/.*\/([^/]+\/[^/]+?)"?$/.exec(text);
+    if (armId) return `…/${armId[1]}`;
+    return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text;
+}
+
+/** Joins items into lines of at most LINE_WIDTH characters. */
+function wrap(items: string[]): string[] {
+    const lines: string[] = [];
+    for (const item of items) {
+        const last = lines.length - 1;
+        if (last >= 0 && lines[last].length + item.length + 2 <= LINE_WIDTH) lines[last] += `  ${item}`;
+        else lines.push(item);
+    }
+    return lines;
+}

@@ -1,0 +1,127 @@
+// Answers Pulumi's mock runtime the way Azure would, so the program sees realistic outputs offline: ARM ids,
+// <name>.azurecr.io, <name>.azure-devices.net, registry credentials and hub keys. Credentials are derived
+// from the resource name at run time (never written down) so every run and every stack agrees on them.
+import { createHash } from "crypto";
+import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
+
+export const OFFLINE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
+export const OFFLINE_TENANT_ID = "11111111-1111-1111-1111-111111111111";
+
+interface ArmKind {
+    /** The input that carries the Azure resource name. */
+    nameInput: string;
+    /** The ARM provider path after /providers/. */
+    providerPath: string;
+    /** Outputs Azure computes, from the resource name. */
+    computed?: (name: string, inputs: Record<string, any>) => Record<string, unknown>;
+}
+
+const armKinds: Record<string, ArmKind> = {
+    "azure-native:containerregistry:Registry": {
+        nameInput: "registryName",
+        providerPath: "Microsoft.ContainerRegistry/registries",
+        computed: (name) => ({ loginServer: `${name.toLowerCase()}.azurecr.io`, provisioningState: "Succeeded" }),
+    },
+    "azure-native:iothub:IotHubResource": {
+        nameInput: "resourceName",
+        providerPath: "Microsoft.Devices/IotHubs",
+        computed: (name, inputs) => ({
+            properties: { ...inputs.properties, hostName: `${name}.azure-devices.net`, state: "Active" },
+        }),
+    },
+    "azure-native:storage:StorageAccount": {
+        nameInput: "accountName",
+        providerPath: "Microsoft.Storage/storageAccounts",
+        computed: (name) => ({ primaryEndpoints: { blob: `https://${name}.blob.core.windows.net/` } }),
+    },
+    "azure-native:keyvault:Vault": {
+        nameInput: "vaultName",
+        providerPath: "Microsoft.KeyVault/vaults",
+        computed: (name, inputs) => ({ properties: { ...inputs.properties, vaultUri: `https://${name}.vault.azure.net/` } }),
+    },
+    "azure-native:operationalinsights:Workspace": {
+        nameInput: "workspaceName",
+        providerPath: "Microsoft.OperationalInsights/workspaces",
+        computed: (name) => ({ customerId: fakeGuid(`law:${name}`) }),
+    },
+    "azure-native:applicationinsights:Component": {
+        nameInput: "resourceName",
+        providerPath: "Microsoft.Insights/components",
+        computed: (name) => ({ appId: fakeGuid(`appi:${name}`) }),
+    },
+    "azure-native:machinelearningservices:Workspace": {
+        nameInput: "workspaceName",
+        providerPath: "Microsoft.MachineLearningServices/workspaces",
+        computed: (name, inputs) => ({
+            workspaceId: fakeGuid(`mlw:${name}`),
+            identity: { ...inputs.identity, principalId: fakeGuid(`mlw-identity:${name}`), tenantId: OFFLINE_TENANT_ID },
+        }),
+    },
+};
+
+/** A key-shaped value for a fake credential: base64 of a hash, like Azure's SAS keys and ACR passwords. */
+export function fakeKey(seed: string): string {
+    return createHash("sha256").update(`edgeml-offline:${seed}`).digest("base64");
+}
+
+function fakeGuid(seed: string): string {
+    const hex = createHash("sha256").update(seed).digest("hex");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+function resourceGroupId(group: string): string {
+    return `/subscriptions/${OFFLINE_SUBSCRIPTION_ID}/resourceGroups/${group}`;
+}
+
+function newResource(args: MockResourceArgs): MockResourceResult {
+    if (args.type === "azure-native:resources:ResourceGroup") {
+        const name = args.inputs.resourceGroupName ?? args.name;
+        return { id: resourceGroupId(name), state: { ...args.inputs, name } };
+    }
+    if (!args.custom) return { id: undefined, state: args.inputs };
+    const kind = armKinds[args.type];
+    if (!kind) throw new Error(`the offline engine has no answer for ${args.type}; add one to test/support/azure-mocks.ts`);
+    const name = args.inputs[kind.nameInput] ?? args.name;
+    const id = `${resourceGroupId(args.inputs.resourceGroupName)}/providers/${kind.providerPath}/${name}`;
+    return { id, state: { ...args.inputs, ...kind.computed?.(name, args.inputs), name } };
+}
+
+function call(args: MockCallArgs): MockCallResult {
+    switch (args.token) {
+        case "azure-native:authorization:getClientConfig":
+            return {
+                clientId: fakeGuid("client"),
+                objectId: fakeGuid("object"),
+                subscriptionId: OFFLINE_SUBSCRIPTION_ID,
+                tenantId: OFFLINE_TENANT_ID,
+            };
+        case "azure-native:resources:getResourceGroup":
+            return {
+                id: resourceGroupId(args.inputs.resourceGroupName),
+                name: args.inputs.resourceGroupName,
+                location: "westeurope",
+                properties: { provisioningState: "Succeeded" },
+            };
+        case "azure-native:containerregistry:listRegistryCredentials":
+            return {
+                username: args.inputs.registryName,
+                passwords: [
+                    { name: "password", value: fakeKey(`acr:${args.inputs.registryName}:1`) },
+                    { name: "password2", value: fakeKey(`acr:${args.inputs.registryName}:2`) },
+                ],
+            };
+        case "azure-native:iothub:listIotHubResourceKeys":
+            return {
+                value: ["iothubowner", "service", "device", "registryRead", "registryReadWrite"].map((keyName) => ({
+                    keyName,
+                    primaryKey: fakeKey(`hub:${args.inputs.resourceName}:${keyName}:primary`),
+                    secondaryKey: fakeKey(`hub:${args.inputs.resourceName}:${keyName}:secondary`),
+                    rights: keyName,
+                })),
+            };
+        default:
+            throw new Error(`the offline engine has no answer for ${args.token}; add one to test/support/azure-mocks.ts`);
+    }
+}
+
+export const azureMocks: Mocks = { newResource, call };

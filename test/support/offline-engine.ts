@@ -1,0 +1,242 @@
+// The offline engine: runs the Pulumi program in-process under Pulumi's mock runtime, with Azure-shaped
+// answers and the stack's configuration read from Pulumi.<stack>.yaml (defaults from Pulumi.yaml, as the CLI
+// applies them). It records every registration the program makes (type, name, parent, dependencies, inputs
+// with secrets redacted) so the unit tests and the offline plan (`npm start`) see exactly the same thing.
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import * as pulumi from "@pulumi/pulumi";
+import { azureMocks } from "./azure-mocks";
+
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** The project a command works on: the nearest folder at or above `from` with a Pulumi.yaml, as the CLI finds it. */
+export function findProjectDir(from = process.cwd()): string {
+    for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+        if (path.dirname(dir) === dir) throw new StackFileError(`no Pulumi.yaml in ${from} or any folder above it`);
+    }
+}
+export const SECRET_MARKER = "[secret]";
+export const UNKNOWN_MARKER = "[unknown]";
+
+export interface PlannedResource {
+    urn: string;
+    type: string;
+    name: string;
+    /** "create" for resources the program declares; "read" for existing ones it only looks up. */
+    operation: "create" | "read";
+    custom: boolean;
+    parent?: string;
+    /** URNs this resource waits on. */
+    dependencies: string[];
+    protect: boolean;
+    /** Inputs as sent to the engine, secrets replaced by SECRET_MARKER. */
+    inputs: Record<string, unknown>;
+}
+
+export interface PlannedInvoke {
+    token: string;
+    inputs: Record<string, unknown>;
+}
+
+export interface OfflinePlan {
+    project: string;
+    stack: string;
+    resources: PlannedResource[];
+    invokes: PlannedInvoke[];
+    /** Stack outputs, secrets replaced by SECRET_MARKER. */
+    outputs: Record<string, unknown>;
+}
+
+export interface OfflineRun {
+    plan: OfflinePlan;
+    /** The program's exports as Pulumi values, for tests that check secrecy with pulumi.isSecret. */
+    exports: Record<string, unknown>;
+}
+
+export interface OfflineOptions {
+    stack: string;
+    /** The program to run; defaults to the project's index.ts. Returns the stack outputs. */
+    program?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+    /** Config values that replace the stack file's (project keys unqualified); undefined removes a key. */
+    overrides?: Record<string, unknown>;
+    /** Where Pulumi.yaml and the stack files live. */
+    projectDir?: string;
+}
+
+export class StackFileError extends Error {}
+
+/** The stacks of a project: every Pulumi.<stack>.yaml beside its Pulumi.yaml. */
+export function listStacks(projectDir = REPO_ROOT): string[] {
+    return fs
+        .readdirSync(projectDir)
+        .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+        .filter((stack): stack is string => stack !== undefined)
+        .sort();
+}
+
+/** Project name and the stack's effective configuration, as the Pulumi CLI would hand it to the program. */
+export function readStackConfig(stack: string, projectDir = REPO_ROOT, overrides: Record<string, unknown> = {}) {
+    const project = readYaml(path.join(projectDir, "Pulumi.yaml")) as { name: string; config?: Record<string, any> };
+    const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(stackFile)) {
+        throw new StackFileError(`no stack file Pulumi.${stack}.yaml; stacks here: ${listStacks(projectDir).join(", ") || "none"}`);
+    }
+    const values: Record<string, string> = {};
+    for (const [key, schema] of Object.entries(project.config ?? {})) {
+        if (schema && typeof schema === "object" && "default" in schema) values[qualify(project.name, key)] = configText(schema.default);
+    }
+    const stackConfig = ((readYaml(stackFile) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
+    const secretKeys: string[] = [];
+    for (const [key, value] of Object.entries(stackConfig)) {
+        if (value && typeof value === "object" && "secure" in value) {
+            // Ciphertext needs the stack's secrets provider; offline, the value is a placeholder kept secret.
+            secretKeys.push(qualify(project.name, key));
+            values[qualify(project.name, key)] = SECRET_MARKER;
+        } else {
+            values[qualify(project.name, key)] = configText(value);
+        }
+    }
+    for (const [key, value] of Object.entries(overrides)) {
+        if (value === undefined) delete values[qualify(project.name, key)];
+        else values[qualify(project.name, key)] = configText(value);
+    }
+    return { project: project.name, values, secretKeys };
+}
+
+export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
+    const projectDir = options.projectDir ?? REPO_ROOT;
+    const { project, values, secretKeys } = readStackConfig(options.stack, projectDir, options.overrides);
+    const recorder = new Recorder();
+    await pulumi.runtime.setMocks(azureMocks, project, options.stack, false);
+    recorder.attach(pulumi.runtime.getMonitor());
+    pulumi.runtime.setAllConfig(values, secretKeys);
+
+    const failures: unknown[] = [];
+    const onRejection = (reason: unknown) => failures.push(reason);
+    process.on("unhandledRejection", onRejection);
+    try {
+        const exports = await (options.program ?? (() => loadProgram(projectDir)))();
+        const outputs: Record<string, unknown> = {};
+        for (const [name, value] of Object.entries(exports)) outputs[name] = await redactedValue(value);
+        // Drain registrations still in flight (waitForRPCs is the SDK's own, marked internal in its typings).
+        await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+        if (failures.length > 0) throw failures[0];
+        return { plan: { project, stack: options.stack, ...recorder.result(), outputs }, exports };
+    } finally {
+        process.off("unhandledRejection", onRejection);
+    }
+}
+
+/** Runs index.ts afresh (a cached module would not register anything the second time). */
+function loadProgram(projectDir: string): Record<string, unknown> {
+    const entry = require.resolve(path.join(projectDir, "index.ts"));
+    delete require.cache[entry];
+    return { ...require(entry) };
+}
+
+async function redactedValue(value: unknown): Promise<unknown> {
+    if (!pulumi.Output.isInstance(value)) return value;
+    const output = value as pulumi.Output<unknown>;
+    if (await pulumi.isSecret(output)) return SECRET_MARKER;
+    // Output.promise() is internal but rejects when the value fails, where apply() would leave us waiting.
+    return (output as unknown as { promise(): Promise<unknown> }).promise();
+}
+
+// Pulumi's wire format marks special values with this key (sdk/nodejs/runtime/rpc.ts).
+const SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
+const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Wire-format properties as plain JSON: secrets become SECRET_MARKER, references and assets readable strings. */
+export function redactWireValue(value: unknown): unknown {
+    if (value === UNKNOWN_VALUE) return UNKNOWN_MARKER;
+    if (Array.isArray(value)) return value.map(redactWireValue);
+    if (value === null || typeof value !== "object") return value;
+    const record = value as Record<string, any>;
+    switch (record[SIG]) {
+        case SECRET_SIG:
+            return SECRET_MARKER;
+        case RESOURCE_SIG:
+            return `resource:${record.urn}`;
+        case ASSET_SIG:
+            return `asset:${record.path ?? record.uri ?? "(inline text)"}`;
+        case ARCHIVE_SIG:
+            return `archive:${record.path ?? record.uri ?? "(inline assets)"}`;
+    }
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redactWireValue(v)]));
+}
+
+/** Wraps the mock monitor's RPC handlers to record each request before the mocks answer it. */
+class Recorder {
+    private readonly resources: PlannedResource[] = [];
+    private readonly invokes: PlannedInvoke[] = [];
+
+    attach(monitor: any): void {
+        const register = monitor.registerResource.bind(monitor);
+        monitor.registerResource = (req: any, callback: any) => {
+            const type: string = req.getType();
+            const name: string = req.getName();
+            this.resources.push({
+                urn: monitor.newUrn(req.getParent(), type, name),
+                type,
+                name,
+                operation: "create",
+                custom: req.getCustom(),
+                parent: req.getParent() || undefined,
+                dependencies: [...new Set<string>(req.getDependenciesList())],
+                protect: req.getProtect() === true,
+                inputs: redactWireValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+            });
+            return register(req, callback);
+        };
+        const read = monitor.readResource.bind(monitor);
+        monitor.readResource = (req: any, callback: any) => {
+            this.resources.push({
+                urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+                type: req.getType(),
+                name: req.getName(),
+                operation: "read",
+                custom: true,
+                parent: req.getParent() || undefined,
+                dependencies: [...new Set<string>(req.getDependenciesList())],
+                protect: false,
+                inputs: { id: req.getId(), ...(redactWireValue(req.getProperties()?.toJavaScript() ?? {}) as object) },
+            });
+            return read(req, callback);
+        };
+        const invoke = monitor.invoke.bind(monitor);
+        monitor.invoke = (req: any, callback: any) => {
+            const token: string = req.getTok();
+            if (token !== "pulumi:pulumi:getResource") {
+                this.invokes.push({ token, inputs: redactWireValue(req.getArgs()?.toJavaScript() ?? {}) as Record<string, unknown> });
+            }
+            return invoke(req, callback);
+        };
+    }
+
+    result(): { resources: PlannedResource[]; invokes: PlannedInvoke[] } {
+        return { resources: this.resources, invokes: this.invokes };
+    }
+}
+
+function readYaml(file: string): unknown {
+    try {
+        return yaml.load(fs.readFileSync(file, "utf8"));
+    } catch (error) {
+        throw new StackFileError(`cannot read ${path.basename(file)}: ${(error as Error).message}`);
+    }
+}
+
+function qualify(project: string, key: string): string {
+    return key.includes(":") ? key : `${project}:${key}`;
+}
+
+/** Config values reach a Pulumi program as strings; lists and objects as JSON text, as the CLI sends them. */
+function configText(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
