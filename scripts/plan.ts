@@ -18,6 +18,11 @@ async function main(): Promise<void> {
     console.log(`Plan written to ${path.relative(process.cwd(), path.join(outDir, "plan.json"))}`);
 }
 
+if (process.env.EDGEML_REPORT_PEAK_MEMORY) {
+    // For the benchmark: the whole process's peak resident memory, reported as it exits.
+    process.on("exit", () => console.error(`peak-memory-kib=${process.resourceUsage().maxRSS}`));
+}
+
 main().catch((error: unknown) => {
     // User mistakes get their message only; anything else is a bug and keeps its stack trace.
     const userMistake = error instanceof ConfigError || error instanceof StackFileError || error instanceof UsageError;

@@ -1,0 +1,104 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { ContainerRegistry } from "../components/containerRegistry";
+import { IotHub } from "../components/iotHub";
+import { MlWorkspace } from "../components/mlWorkspace";
+import { runOffline } from "./support/offline-engine";
+import { armIdOf, resourceOfType } from "./support/plan-queries";
+
+const placement = { resourceGroupName: "rg-test", location: "northeurope", tags: { stack: "test" } };
+
+describe("ContainerRegistry", () => {
+    it("enables the admin user, sets the SKU, and wires secret credentials", async () => {
+        let registry!: ContainerRegistry;
+        const { plan } = await runOffline({
+            stack: "dev",
+            program: () => {
+                registry = new ContainerRegistry("acr", { ...placement, registryName: "testacr01", sku: "Standard" });
+                return { password: registry.adminPassword };
+            },
+        });
+        const acr = resourceOfType(plan, "azure-native:containerregistry:Registry");
+        assert.strictEqual(acr.inputs.adminUserEnabled, true);
+        assert.deepStrictEqual(acr.inputs.sku, { name: "Standard" });
+        assert.strictEqual(acr.parent, resourceOfType(plan, "edgeml:registry:ContainerRegistry").urn);
+        assert.strictEqual(await pulumi.isSecret(registry.adminPassword), true);
+        assert.strictEqual(await pulumi.isSecret(registry.loginServer), false);
+        assert.strictEqual(await valueOf(registry.loginServer), "testacr01.azurecr.io");
+        assert.strictEqual(await valueOf(registry.adminUsername), "testacr01");
+        assert.strictEqual(plan.outputs.password, "[secret]");
+        assert.ok(plan.invokes.some((i) => i.token === "azure-native:containerregistry:listRegistryCredentials"));
+    });
+});
+
+describe("IotHub", () => {
+    it("sizes the hub from its args and builds a secret iothubowner connection string", async () => {
+        let hub!: IotHub;
+        const { plan } = await runOffline({
+            stack: "dev",
+            program: () => {
+                hub = new IotHub("iot", { ...placement, hubName: "test-hub-1", sku: "S2", units: 3, partitions: 8 });
+                return {};
+            },
+        });
+        const resource = resourceOfType(plan, "azure-native:iothub:IotHubResource");
+        assert.deepStrictEqual(resource.inputs.sku, { name: "S2", capacity: 3 });
+        assert.deepStrictEqual((resource.inputs.properties as any).eventHubEndpoints.events.partitionCount, 8);
+        assert.strictEqual(resource.parent, resourceOfType(plan, "edgeml:iot:IotHub").urn);
+        assert.strictEqual(await valueOf(hub.hostName), "test-hub-1.azure-devices.net");
+        assert.strictEqual(await pulumi.isSecret(hub.serviceConnectionString), true);
+        assert.match(
+            (await valueOf(hub.serviceConnectionString)) as string,
+            /^HostName=test-hub-1\.azure-devices\.net;SharedAccessKeyName=iothubowner;SharedAccessKey=[A-Za-z0-9+/=]+$/,
+        );
+    });
+});
+
+describe("MlWorkspace", () => {
+    it("links the workspace to its storage, key vault, insights and the registry, all parented to the component", async () => {
+        const registryId = "/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.ContainerRegistry/registries/testacr01";
+        const { plan } = await runOffline({
+            stack: "dev",
+            program: () => {
+                new MlWorkspace("ml", {
+                    ...placement,
+                    workspaceName: "test-mlw",
+                    storageAccountName: "teststorage01",
+                    storageSku: "Standard_GRS",
+                    keyVaultName: "test-kv-01",
+                    logAnalyticsName: "test-log",
+                    insightsName: "test-appi",
+                    logRetentionDays: 60,
+                    containerRegistryId: registryId,
+                });
+                return {};
+            },
+        });
+        const component = resourceOfType(plan, "edgeml:ml:MlWorkspace");
+        const workspace = resourceOfType(plan, "azure-native:machinelearningservices:Workspace");
+        const storage = resourceOfType(plan, "azure-native:storage:StorageAccount");
+        const vault = resourceOfType(plan, "azure-native:keyvault:Vault");
+        const insights = resourceOfType(plan, "azure-native:applicationinsights:Component");
+        const logs = resourceOfType(plan, "azure-native:operationalinsights:Workspace");
+
+        assert.strictEqual(workspace.inputs.storageAccount, armIdOf(storage, "Microsoft.Storage/storageAccounts", "accountName"));
+        assert.strictEqual(workspace.inputs.keyVault, armIdOf(vault, "Microsoft.KeyVault/vaults", "vaultName"));
+        assert.strictEqual(workspace.inputs.applicationInsights, armIdOf(insights, "Microsoft.Insights/components", "resourceName"));
+        assert.strictEqual(workspace.inputs.containerRegistry, registryId);
+        assert.deepStrictEqual(workspace.inputs.identity, { type: "SystemAssigned" });
+        assert.strictEqual(insights.inputs.workspaceResourceId, armIdOf(logs, "Microsoft.OperationalInsights/workspaces", "workspaceName"));
+        assert.strictEqual(insights.inputs.ingestionMode, "LogAnalytics");
+        assert.strictEqual((vault.inputs.properties as any).enableRbacAuthorization, true);
+        assert.strictEqual((vault.inputs.properties as any).accessPolicies, undefined);
+        assert.deepStrictEqual(storage.inputs.sku, { name: "Standard_GRS" });
+        assert.strictEqual(storage.inputs.isHnsEnabled, false);
+        assert.strictEqual(logs.inputs.retentionInDays, 60);
+        for (const child of [workspace, storage, vault, insights, logs]) assert.strictEqual(child.parent, component.urn, child.name);
+        // The workspace cannot be created before what it links to.
+        for (const dependency of [storage, vault, insights]) assert.ok(workspace.dependencies.includes(dependency.urn), dependency.name);
+    });
+});
+
+function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return (output as unknown as { promise(): Promise<T> }).promise();
+}

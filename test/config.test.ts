@@ -1,0 +1,129 @@
+import * as assert from "assert";
+import { ConfigError, derivedName, loadConfig } from "../components/config";
+import { devConfigWith } from "./support/config-fixtures";
+
+function rejection(overrides: Record<string, unknown>, stack?: string): ConfigError {
+    try {
+        loadConfig(devConfigWith(overrides, stack));
+    } catch (error) {
+        if (error instanceof ConfigError) return error;
+        throw error;
+    }
+    assert.fail(`expected ${JSON.stringify(overrides)} to be rejected`);
+}
+
+describe("config loader", () => {
+    it("turns the dev stack into one typed object with derived names", () => {
+        const config = loadConfig(devConfigWith({}));
+        assert.strictEqual(config.registry.name, "edgemldevacr");
+        assert.strictEqual(config.registry.sku, "Basic");
+        assert.strictEqual(config.iotHub.name, "edgeml-dev-hub");
+        assert.deepStrictEqual([config.iotHub.sku, config.iotHub.units], ["S1", 1]);
+        assert.strictEqual(config.workspace.storageAccountName, "edgemldevst");
+        assert.strictEqual(config.workspace.keyVaultName, "edgeml-dev-kv");
+        assert.deepStrictEqual(config.resourceGroup, { name: "edgeml-dev-rg", existing: false });
+        assert.deepStrictEqual(config.edgeDevices, ["dev-edge-01"]);
+        assert.strictEqual(config.protect, false);
+    });
+
+    it("derives different names for different stacks, so two stacks never collide", () => {
+        const dev = loadConfig(devConfigWith({}, "dev"));
+        const staging = loadConfig(devConfigWith({}, "Staging-EU"));
+        for (const pick of [
+            (c: typeof dev) => c.registry.name,
+            (c: typeof dev) => c.iotHub.name,
+            (c: typeof dev) => c.workspace.storageAccountName,
+            (c: typeof dev) => c.workspace.keyVaultName,
+            (c: typeof dev) => c.workspace.name,
+            (c: typeof dev) => c.resourceGroup.name,
+        ]) {
+            assert.notStrictEqual(pick(dev), pick(staging));
+        }
+        assert.strictEqual(staging.registry.name, "edgemlstagingeuacr");
+        assert.strictEqual(staging.iotHub.name, "edgeml-staging-eu-hub");
+    });
+
+    it("lets an explicit name win over the derived one", () => {
+        const config = loadConfig(devConfigWith({ registryName: "contosoEdgeAcr", keyVaultName: "contoso-kv-1" }));
+        assert.strictEqual(config.registry.name, "contosoEdgeAcr");
+        assert.strictEqual(config.workspace.keyVaultName, "contoso-kv-1");
+    });
+
+    it("uses an existing resource group when one is named", () => {
+        const config = loadConfig(devConfigWith({ existingResourceGroup: "team-shared-rg" }));
+        assert.deepStrictEqual(config.resourceGroup, { name: "team-shared-rg", existing: true });
+    });
+
+    it("derives alphanumeric-only names without separators", () => {
+        assert.strictEqual(derivedName("edgeml", "my_stack.v2", "st", true), "edgemlmystackv2st");
+        assert.strictEqual(derivedName("edgeml", "my_stack.v2", "hub", false), "edgeml-my-stack-v2-hub");
+    });
+
+    // Each row: the override, and the key its message must name.
+    const invalid: Array<[string, Record<string, unknown>, string]> = [
+        ["registry name too short", { registryName: "acr" }, "edgeml:registryName"],
+        ["registry name with hyphens", { registryName: "my-registry" }, "edgeml:registryName"],
+        ["registry name too long", { registryName: "a".repeat(51) }, "edgeml:registryName"],
+        ["registry SKU unknown", { registrySku: "Free" }, "edgeml:registrySku"],
+        ["storage name with capitals", { storageAccountName: "EdgeMlStore" }, "edgeml:storageAccountName"],
+        ["storage name too long", { storageAccountName: "a".repeat(25) }, "edgeml:storageAccountName"],
+        ["key vault starting with a digit", { keyVaultName: "1vault" }, "edgeml:keyVaultName"],
+        ["key vault with consecutive hyphens", { keyVaultName: "my--vault" }, "edgeml:keyVaultName"],
+        ["key vault too long", { keyVaultName: "v".repeat(25) }, "edgeml:keyVaultName"],
+        ["hub name ending in a hyphen", { iotHubName: "my-hub-" }, "edgeml:iotHubName"],
+        ["hub name with underscore", { iotHubName: "my_hub" }, "edgeml:iotHubName"],
+        ["hub SKU basic tier", { iotHubSku: "B1" }, "edgeml:iotHubSku"],
+        ["hub SKU unknown", { iotHubSku: "S9" }, "edgeml:iotHubSku"],
+        ["hub units zero", { iotHubUnits: 0 }, "edgeml:iotHubUnits"],
+        ["hub units not a number", { iotHubUnits: "two" }, "edgeml:iotHubUnits"],
+        ["free hub with two units", { iotHubSku: "F1", iotHubUnits: 2 }, "edgeml:iotHubUnits"],
+        ["S3 hub with 11 units", { iotHubSku: "S3", iotHubUnits: 11 }, "edgeml:iotHubUnits"],
+        ["partitions above 128", { iotHubPartitions: 129 }, "edgeml:iotHubPartitions"],
+        ["free hub with four partitions", { iotHubSku: "F1", iotHubPartitions: 4 }, "edgeml:iotHubPartitions"],
+        ["workspace name too long", { workspaceName: "w".repeat(34) }, "edgeml:workspaceName"],
+        ["workspace name starting with a hyphen", { workspaceName: "-mlw" }, "edgeml:workspaceName"],
+        ["storage SKU premium", { storageSku: "Premium_LRS" }, "edgeml:storageSku"],
+        ["retention below 30 days", { logRetentionDays: 7 }, "edgeml:logRetentionDays"],
+        ["retention fractional", { logRetentionDays: 30.5 }, "edgeml:logRetentionDays"],
+        ["protect not a boolean", { protect: "yes" }, "edgeml:protect"],
+        ["location display name", { location: "West Europe" }, "edgeml:location"],
+        ["prefix with a hyphen", { namePrefix: "edge-ml" }, "edgeml:namePrefix"],
+        ["prefix too long", { namePrefix: "averyverylongprefix" }, "edgeml:namePrefix"],
+        ["device id with a slash", { edgeDevices: ["plant/1"] }, "edgeml:edgeDevices[0]"],
+        ["device id too long", { edgeDevices: ["d".repeat(129)] }, "edgeml:edgeDevices[0]"],
+        ["device id repeated", { edgeDevices: ["a", "b", "a"] }, "edgeml:edgeDevices[2]"],
+        ["device list not a list", { edgeDevices: "dev-edge-01" }, "edgeml:edgeDevices"],
+        ["existing group ending in a period", { existingResourceGroup: "rg." }, "edgeml:existingResourceGroup"],
+        ["misspelt key", { registrySkuu: "Basic" }, "edgeml:registrySkuu"],
+        ["project file default missing", { registrySku: undefined }, "edgeml:registrySku"],
+    ];
+    for (const [title, overrides, key] of invalid) {
+        it(`rejects ${title}, naming ${key}`, () => {
+            const error = rejection(overrides);
+            const line = error.problems.find((p) => p.startsWith(key));
+            assert.ok(line, `no problem names ${key}: ${error.message}`);
+            assert.ok(error.message.includes(`Invalid configuration for stack "dev"`));
+        });
+    }
+
+    it("quotes the value and the rule it breaks", () => {
+        const error = rejection({ registrySku: "Free" });
+        assert.deepStrictEqual(error.problems, ['edgeml:registrySku = "Free" is invalid: must be one of Basic, Standard, Premium']);
+    });
+
+    it("suggests the key a misspelt one was meant to be", () => {
+        assert.match(rejection({ registrySkuu: "Basic" }).message, /did you mean edgeml:registrySku\?/);
+    });
+
+    it("names both the prefix and the derived key when a derived name breaks a rule", () => {
+        // 12-character prefix + a long stack name overflows the 24-character storage account limit.
+        const error = rejection({ namePrefix: "contosoedge1" }, "production-westeurope");
+        const line = error.problems.find((p) => p.startsWith("edgeml:storageAccountName"));
+        assert.ok(line && line.includes("edgeml:namePrefix") && line.includes("contosoedge1productionwesteuropest"), error.message);
+    });
+
+    it("reports every problem at once rather than one per run", () => {
+        const error = rejection({ registrySku: "Free", iotHubSku: "B2", protect: "maybe" });
+        assert.strictEqual(error.problems.length, 3);
+    });
+});

@@ -1,0 +1,59 @@
+// The offline plan as a user runs it: a child process, its output, its exit code and the file it writes.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { REPO_ROOT } from "./support/offline-engine";
+
+function plan(args: string[], cwd = REPO_ROOT) {
+    const script = path.join(REPO_ROOT, "scripts", "plan.ts");
+    const tsx = require.resolve("tsx");
+    return spawnSync(process.execPath, ["--import", tsx, script, ...args], { cwd, encoding: "utf8", timeout: 60_000 });
+}
+
+describe("npm start (the offline plan)", () => {
+    it("prints the dev plan grouped by component and writes out/dev/plan.json", () => {
+        const result = plan([]);
+        assert.strictEqual(result.status, 0, result.stderr);
+        assert.match(result.stdout, /stack "dev"/);
+        assert.match(result.stdout, /^registry \(edgeml:registry:ContainerRegistry\)$/m);
+        assert.match(result.stdout, /waits on: resource-group/);
+        assert.match(result.stdout, /registryAdminPassword = "\[secret\]"/);
+        const written = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "out", "dev", "plan.json"), "utf8"));
+        assert.strictEqual(written.stack, "dev");
+        assert.ok(written.resources.every((r: any) => typeof r.type === "string" && Array.isArray(r.dependencies)));
+    });
+
+    describe("with a broken stack file", () => {
+        let projectDir: string;
+        before(() => {
+            projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeml-plan-"));
+            fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(projectDir, "Pulumi.yaml"));
+            fs.symlinkSync(path.join(REPO_ROOT, "index.ts"), path.join(projectDir, "index.ts"));
+            fs.writeFileSync(path.join(projectDir, "Pulumi.broken.yaml"), "config:\n  edgeml:iotHubSku: B1\n  edgeml:keyVaultName: 9vault\n");
+        });
+        after(() => fs.rmSync(projectDir, { recursive: true, force: true }));
+
+        it("exits non-zero with the validation message and no stack trace, writing no plan", () => {
+            const result = plan(["--stack", "broken"], projectDir);
+            assert.strictEqual(result.status, 1);
+            assert.match(result.stderr, /edgeml:iotHubSku = "B1" is invalid: basic-tier hubs have no module twins/);
+            assert.match(result.stderr, /edgeml:keyVaultName = "9vault" is invalid/);
+            assert.doesNotMatch(result.stderr, /\n\s+at /);
+            assert.ok(!fs.existsSync(path.join(projectDir, "out")));
+        });
+
+        it("names the stacks that exist when asked for one that does not", () => {
+            const result = plan(["--stack", "nosuch"], projectDir);
+            assert.strictEqual(result.status, 1);
+            assert.match(result.stderr, /no stack file Pulumi\.nosuch\.yaml; stacks here: broken/);
+        });
+    });
+
+    it("rejects an unknown flag with usage help", () => {
+        const result = plan(["--stak", "dev"]);
+        assert.strictEqual(result.status, 1);
+        assert.match(result.stderr, /unknown argument "--stak"; accepted: --stack <value>/);
+    });
+});

@@ -1,0 +1,98 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../components/config";
+import { fakeKey } from "./support/azure-mocks";
+import { listStacks, runOffline } from "./support/offline-engine";
+import { resourceOfType } from "./support/plan-queries";
+
+const CREDENTIAL_OUTPUTS = ["registryAdminPassword", "iotHubServiceConnectionString"];
+const STATEFUL_TYPES = [
+    "azure-native:resources:ResourceGroup",
+    "azure-native:containerregistry:Registry",
+    "azure-native:iothub:IotHubResource",
+    "azure-native:machinelearningservices:Workspace",
+    "azure-native:storage:StorageAccount",
+    "azure-native:keyvault:Vault",
+];
+
+describe("the program", () => {
+    it("has a dev and a prod stack", () => {
+        assert.ok(listStacks().includes("dev") && listStacks().includes("prod"));
+    });
+
+    for (const stack of listStacks()) {
+        describe(`stack ${stack}`, () => {
+            let run: Awaited<ReturnType<typeof runOffline>>;
+            before(async () => {
+                run = await runOffline({ stack });
+            });
+
+            it("evaluates under the offline engine and creates the core resources", () => {
+                for (const type of STATEFUL_TYPES) resourceOfType(run.plan, type);
+                for (const component of ["edgeml:registry:ContainerRegistry", "edgeml:iot:IotHub", "edgeml:ml:MlWorkspace"]) {
+                    resourceOfType(run.plan, component);
+                }
+            });
+
+            it("exports every credential as a secret", async () => {
+                for (const name of CREDENTIAL_OUTPUTS) {
+                    assert.ok(pulumi.Output.isInstance(run.exports[name]), name);
+                    assert.strictEqual(await pulumi.isSecret(run.exports[name] as pulumi.Output<unknown>), true, name);
+                    assert.strictEqual(run.plan.outputs[name], "[secret]", name);
+                }
+            });
+
+            it("never writes a credential value into the plan", () => {
+                const text = JSON.stringify(run.plan);
+                const registry = resourceOfType(run.plan, "azure-native:containerregistry:Registry").inputs.registryName;
+                const hub = resourceOfType(run.plan, "azure-native:iothub:IotHubResource").inputs.resourceName;
+                for (const credential of [fakeKey(`acr:${registry}:1`), fakeKey(`hub:${hub}:iothubowner:primary`)]) {
+                    assert.ok(!text.includes(credential));
+                }
+            });
+
+            it("wires the registry into the workspace", () => {
+                const workspace = resourceOfType(run.plan, "azure-native:machinelearningservices:Workspace");
+                const registry = resourceOfType(run.plan, "azure-native:containerregistry:Registry");
+                assert.ok(workspace.dependencies.includes(registry.urn));
+                assert.match(String(workspace.inputs.containerRegistry), new RegExp(`/registries/${registry.inputs.registryName}$`));
+            });
+        });
+    }
+
+    it("protects prod's stateful resources and leaves dev's unprotected", async () => {
+        const prod = await runOffline({ stack: "prod" });
+        const dev = await runOffline({ stack: "dev" });
+        for (const type of STATEFUL_TYPES) {
+            assert.strictEqual(resourceOfType(prod.plan, type).protect, true, `prod ${type}`);
+            assert.strictEqual(resourceOfType(dev.plan, type).protect, false, `dev ${type}`);
+        }
+    });
+
+    it("sizes dev small and prod for a fleet", async () => {
+        const prod = await runOffline({ stack: "prod" });
+        const dev = await runOffline({ stack: "dev" });
+        const sku = (run: typeof dev, type: string) => resourceOfType(run.plan, type).inputs.sku;
+        assert.deepStrictEqual(sku(dev, "azure-native:containerregistry:Registry"), { name: "Basic" });
+        assert.deepStrictEqual(sku(prod, "azure-native:containerregistry:Registry"), { name: "Standard" });
+        assert.deepStrictEqual(sku(dev, "azure-native:iothub:IotHubResource"), { name: "S1", capacity: 1 });
+        assert.deepStrictEqual(sku(prod, "azure-native:iothub:IotHubResource"), { name: "S1", capacity: 2 });
+    });
+
+    it("reads an existing resource group instead of creating one", async () => {
+        const { plan } = await runOffline({ stack: "dev", overrides: { existingResourceGroup: "team-rg" } });
+        assert.strictEqual(plan.resources.filter((r) => r.type === "azure-native:resources:ResourceGroup").length, 0);
+        assert.ok(plan.invokes.some((i) => i.token === "azure-native:resources:getResourceGroup" && i.inputs.resourceGroupName === "team-rg"));
+        assert.strictEqual(resourceOfType(plan, "azure-native:containerregistry:Registry").inputs.resourceGroupName, "team-rg");
+    });
+
+    it("rejects invalid configuration before registering anything", async () => {
+        await assert.rejects(runOffline({ stack: "dev", overrides: { registrySku: "Free" } }), (error: unknown) => {
+            assert.ok(error instanceof ConfigError);
+            assert.match((error as Error).message, /edgeml:registrySku = "Free"/);
+            return true;
+        });
+        const monitor = pulumi.runtime.getMonitor() as unknown as { resources: Map<string, unknown> };
+        assert.strictEqual(monitor.resources.size, 0);
+    });
+});
