@@ -3,7 +3,9 @@ import { loadConfig } from "./components/config";
 import { ContainerRegistry } from "./components/containerRegistry";
 import { IotHub } from "./components/iotHub";
 import { MlWorkspace } from "./components/mlWorkspace";
+import { ModelRegistration } from "./components/modelRegistration";
 import { stackResourceGroup } from "./components/resourceGroup";
+import { ScoringImage } from "./components/scoringImage";
 
 const config = loadConfig();
 const stateful = { protect: config.protect };
@@ -26,6 +28,29 @@ const ml = new MlWorkspace(
     stateful,
 );
 
+const model = new ModelRegistration("model", {
+    resourceGroupName: ml.resourceGroupName,
+    workspaceName: ml.workspaceName,
+    modelPath: config.model.path,
+    file: config.model.file,
+    modelName: config.model.name,
+    version: config.model.version,
+    description: config.model.description,
+    tags: config.model.tags,
+});
+const image = new ScoringImage("scoring", {
+    context: config.image.context,
+    projectDir: config.projectDir,
+    loginServer: registry.loginServer,
+    registryUsername: registry.adminUsername,
+    registryPassword: registry.adminPassword,
+    repository: config.image.repository,
+    platform: config.image.platform,
+    baseImage: config.image.baseImage,
+    modelName: config.model.name,
+    modelVersion: config.model.version,
+});
+
 export const resourceGroupName = group.name;
 export const registryLoginServer = registry.loginServer;
 export const registryAdminUsername = registry.adminUsername;
@@ -35,3 +60,7 @@ export const iotHubHostName = hub.hostName;
 export const iotHubServiceConnectionString = hub.serviceConnectionString;
 export const workspaceName = ml.workspaceName;
 export const workspaceStorageAccount = ml.storageAccountName;
+export const modelName = model.modelName;
+export const modelVersion = model.modelVersion;
+export const modelUri = model.modelUri;
+export const scoringImageRef = image.imageRef;

@@ -63,3 +63,26 @@ export const location = rule(
     "a programmatic Azure region name such as westeurope (lowercase letters and digits; see az account list-locations -o table)",
     (v) => /^[a-z][a-z0-9]{2,40}$/.test(v),
 );
+
+// Azure ML asset names: letters, digits, hyphens and underscores, starting with a letter or digit.
+export const modelName = rule(
+    "1-255 letters, digits, hyphens and underscores, starting with a letter or digit",
+    (v) => /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$/.test(v),
+);
+
+export const modelVersion = rule(
+    "1-30 letters, digits, periods, hyphens and underscores, starting with a letter or digit",
+    (v) => /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,29}$/.test(v),
+);
+
+// Docker repository paths: lowercase components separated by slashes (the registry host is added for you).
+export const imageRepository = rule(
+    "lowercase letters, digits and single separators (. _ -) in slash-separated parts, without the registry host",
+    (v) => /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(v) && v.length <= 256,
+);
+
+// A full image reference as Docker accepts it: [host[:port]/]path[:tag][@sha256:digest].
+export const imageReference = rule(
+    "an image reference such as python:3.11-slim or myregistry.azurecr.io/base/python:3.11-slim",
+    (v) => /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/.test(v),
+);

@@ -2,8 +2,11 @@
 // into one typed object; any problem stops the program before a resource is registered, so a bad value fails
 // at preview with nothing created. Defaults live in Pulumi.yaml's config schema (the CLI applies them, and the
 // offline engine does the same), so this file never invents a default of its own.
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as names from "./azureNames";
+import { describeModelFile, ModelFileInfo } from "./modelFile";
 
 export const PROJECT = "edgeml";
 
@@ -15,12 +18,17 @@ export const IOT_HUB_SKUS = ["F1", "S1", "S2", "S3"] as const;
 export type IotHubSku = (typeof IOT_HUB_SKUS)[number];
 const IOT_HUB_BASIC_SKUS = ["B1", "B2", "B3"];
 
+export const IMAGE_PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7"] as const;
+export type ImagePlatform = (typeof IMAGE_PLATFORMS)[number];
+
 export const STORAGE_SKUS = ["Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS"] as const;
 export type StorageSku = (typeof STORAGE_SKUS)[number];
 
 export interface StackConfig {
     project: string;
     stack: string;
+    /** Folder of Pulumi.yaml; the paths below are relative to it, so state is the same on every checkout. */
+    projectDir: string;
     location: string;
     /** Tags put on every Azure resource so a portal user can tell which stack owns it. */
     tags: Record<string, string>;
@@ -39,6 +47,23 @@ export interface StackConfig {
         logRetentionDays: number;
     };
     edgeDevices: string[];
+    model: {
+        /** The model file, relative to the project folder; inside the scoring module's build context. */
+        path: string;
+        name: string;
+        /** From config, or derived from the file's content so a changed file is a new version. */
+        version: string;
+        description: string;
+        tags: Record<string, string>;
+        file: ModelFileInfo;
+    };
+    image: {
+        /** The scoring module folder, relative to the project folder: the Docker build context. */
+        context: string;
+        repository: string;
+        platform: ImagePlatform;
+        baseImage: string;
+    };
 }
 
 /** Where configuration comes from: the Pulumi runtime under the CLI, the stack file under the offline engine. */
@@ -46,6 +71,8 @@ export interface ConfigSource {
     stack: string;
     /** Fully qualified keys ("edgeml:registrySku") to raw string values, as the Pulumi runtime holds them. */
     values: Record<string, string>;
+    /** Folder of Pulumi.yaml: relative paths in config are relative to it. */
+    projectDir: string;
 }
 
 /** A user mistake in configuration: reported as a plain message, without a stack trace. */
@@ -60,7 +87,7 @@ export class ConfigError extends pulumi.RunError {
 }
 
 export function runtimeConfigSource(): ConfigSource {
-    return { stack: pulumi.getStack(), values: pulumi.runtime.allConfig() };
+    return { stack: pulumi.getStack(), values: pulumi.runtime.allConfig(), projectDir: pulumi.runtime.getRootDirectory() || process.cwd() };
 }
 
 export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackConfig {
@@ -75,6 +102,7 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
     const config: StackConfig = {
         project: PROJECT,
         stack,
+        projectDir: source.projectDir,
         location: read.string("location", names.location),
         tags: { project: PROJECT, stack, "managed-by": "pulumi" },
         protect: read.boolean("protect"),
@@ -102,10 +130,41 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
             logRetentionDays: read.integer("logRetentionDays", 30, 730),
         },
         edgeDevices: read.uniqueList("edgeDevices", names.deviceId),
+        model: readModel(read, source.projectDir),
+        image: {
+            context: SCORING_DIR,
+            repository: read.string("imageRepository", names.imageRepository),
+            platform: read.oneOf("imagePlatform", IMAGE_PLATFORMS),
+            baseImage: read.string("scoringBaseImage", names.imageReference),
+        },
     };
     read.rejectUnknownKeys();
     read.throwIfProblems();
     return config;
+}
+
+/** The scoring module's folder, which is also the image's build context. */
+export const SCORING_DIR = "scoring";
+const MODEL_DIR = `${SCORING_DIR}/model`;
+
+function readModel(read: ConfigReader, projectDir: string): StackConfig["model"] {
+    const modelPath = read.file("modelPath", projectDir);
+    // The image carries the model: the Dockerfile copies the model folder of its build context.
+    const modelDir = path.join(projectDir, MODEL_DIR) + path.sep;
+    if (modelPath && !modelPath.startsWith(modelDir)) {
+        read.problem("modelPath", path.relative(projectDir, modelPath), `must be inside ${MODEL_DIR}/, which the scoring image copies`);
+    }
+    const file = modelPath ? describeModelFile(modelPath) : { sha256: "", framework: "", frameworkVersion: "" };
+    const explicitVersion = read.string("modelVersion", optional(names.modelVersion));
+    return {
+        path: path.relative(projectDir, modelPath).split(path.sep).join("/"),
+        name: read.string("modelName", names.modelName),
+        // A content-derived version changes exactly when the file does; Azure ML versions are immutable.
+        version: explicitVersion || file.sha256.slice(0, 12),
+        description: read.string("modelDescription"),
+        tags: read.keyValueList("modelTags"),
+        file,
+    };
 }
 
 /** `<prefix>-<stack>-<suffix>`, or without separators for resources that allow only alphanumerics. */
@@ -202,6 +261,34 @@ class ConfigReader {
             if (items.indexOf(item) !== index) this.fail(`${key}[${index}]`, item, "must not repeat an earlier entry");
         });
         return items;
+    }
+
+    /** A file that must exist, resolved against the project folder; "" when the key is missing or broken. */
+    file(key: string, projectDir: string): string {
+        const value = this.string(key);
+        if (value === "") return "";
+        const resolved = path.resolve(projectDir, value);
+        if (!fs.existsSync(resolved) || !fs.statSync(resolved).isFile()) {
+            this.fail(key, value, `must name an existing file (looked for ${resolved})`);
+            return "";
+        }
+        return resolved;
+    }
+
+    /** `key=value` strings, as Pulumi.yaml's schema has no map type; keys must be unique. */
+    keyValueList(key: string): Record<string, string> {
+        const entries = this.uniqueList(key, (item) => (/^[^=\s][^=]*=.*$/.test(item) ? undefined : "must look like key=value"));
+        const result: Record<string, string> = {};
+        entries.forEach((entry, index) => {
+            const [name, ...rest] = entry.split("=");
+            if (name in result) this.fail(`${key}[${index}]`, entry, `repeats the key "${name}"`);
+            result[name] = rest.join("=");
+        });
+        return result;
+    }
+
+    problem(key: string, value: string, broken: string): void {
+        this.fail(key, value, broken);
     }
 
     rejectUnknownKeys(): void {

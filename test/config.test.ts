@@ -43,6 +43,15 @@ describe("config loader", () => {
         assert.strictEqual(staging.iotHub.name, "edgeml-staging-eu-hub");
     });
 
+    it("derives the model version from the file's content unless one is given", () => {
+        const derived = loadConfig(devConfigWith({}));
+        assert.match(derived.model.version, /^[0-9a-f]{12}$/);
+        assert.strictEqual(derived.model.version, derived.model.file.sha256.slice(0, 12));
+        assert.strictEqual(derived.model.path, "scoring/model/model.json");
+        assert.strictEqual(loadConfig(devConfigWith({ modelVersion: "3" })).model.version, "3");
+        assert.deepStrictEqual(loadConfig(devConfigWith({ modelTags: ["team=edge", "expr=a=b"] })).model.tags, { team: "edge", expr: "a=b" });
+    });
+
     it("lets an explicit name win over the derived one", () => {
         const config = loadConfig(devConfigWith({ registryName: "contosoEdgeAcr", keyVaultName: "contoso-kv-1" }));
         assert.strictEqual(config.registry.name, "contosoEdgeAcr");
@@ -94,6 +103,15 @@ describe("config loader", () => {
         ["device id repeated", { edgeDevices: ["a", "b", "a"] }, "edgeml:edgeDevices[2]"],
         ["device list not a list", { edgeDevices: "dev-edge-01" }, "edgeml:edgeDevices"],
         ["existing group ending in a period", { existingResourceGroup: "rg." }, "edgeml:existingResourceGroup"],
+        ["model file missing", { modelPath: "scoring/model/nope.json" }, "edgeml:modelPath"],
+        ["model file outside the image's model folder", { modelPath: "package.json" }, "edgeml:modelPath"],
+        ["model name with a space", { modelName: "my model" }, "edgeml:modelName"],
+        ["model version with a slash", { modelVersion: "1/2" }, "edgeml:modelVersion"],
+        ["model tag without =", { modelTags: ["team"] }, "edgeml:modelTags[0]"],
+        ["model tag key repeated", { modelTags: ["a=1", "a=2"] }, "edgeml:modelTags[1]"],
+        ["image repository with capitals", { imageRepository: "EdgeML/Scoring" }, "edgeml:imageRepository"],
+        ["image platform unknown", { imagePlatform: "windows/amd64" }, "edgeml:imagePlatform"],
+        ["base image with a space", { scoringBaseImage: "python 3.11" }, "edgeml:scoringBaseImage"],
         ["misspelt key", { registrySkuu: "Basic" }, "edgeml:registrySkuu"],
         ["project file default missing", { registrySku: undefined }, "edgeml:registrySku"],
     ];

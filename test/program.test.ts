@@ -51,6 +51,25 @@ describe("the program", () => {
                 }
             });
 
+            it("builds the scoring image with the registry's login server and secret admin credentials", () => {
+                const image = resourceOfType(run.plan, "docker:index/image:Image");
+                const registry = resourceOfType(run.plan, "azure-native:containerregistry:Registry");
+                const loginServer = `${String(registry.inputs.registryName).toLowerCase()}.azurecr.io`;
+                assert.deepStrictEqual(image.inputs.registry, { server: loginServer, username: registry.inputs.registryName, password: "[secret]" });
+                assert.ok(String(image.inputs.imageName).startsWith(`${loginServer}/edgeml/scoring:`));
+                assert.ok(image.dependencies.includes(registry.urn));
+                assert.match(String(run.plan.outputs.scoringImageRef), new RegExp(`^${loginServer}/edgeml/scoring@sha256:[0-9a-f]{64}$`));
+            });
+
+            it("registers the model the image carries", () => {
+                const version = resourceOfType(run.plan, "azure-native:machinelearningservices:ModelVersion");
+                const image = resourceOfType(run.plan, "docker:index/image:Image");
+                const args = (image.inputs.build as any).args;
+                assert.strictEqual(args.MODEL_NAME, version.inputs.name);
+                assert.strictEqual(args.MODEL_VERSION, version.inputs.version);
+                assert.strictEqual(run.plan.outputs.modelVersion, version.inputs.version);
+            });
+
             it("wires the registry into the workspace", () => {
                 const workspace = resourceOfType(run.plan, "azure-native:machinelearningservices:Workspace");
                 const registry = resourceOfType(run.plan, "azure-native:containerregistry:Registry");

@@ -10,8 +10,8 @@ export const OFFLINE_TENANT_ID = "11111111-1111-1111-1111-111111111111";
 interface ArmKind {
     /** The input that carries the Azure resource name. */
     nameInput: string;
-    /** The ARM provider path after /providers/. */
-    providerPath: string;
+    /** The ARM provider path after /providers/, up to the resource's own name. */
+    providerPath: string | ((inputs: Record<string, any>) => string);
     /** Outputs Azure computes, from the resource name. */
     computed?: (name: string, inputs: Record<string, any>) => Record<string, unknown>;
 }
@@ -57,6 +57,21 @@ const armKinds: Record<string, ArmKind> = {
             identity: { ...inputs.identity, principalId: fakeGuid(`mlw-identity:${name}`), tenantId: OFFLINE_TENANT_ID },
         }),
     },
+    "azure-native:machinelearningservices:ModelContainer": {
+        nameInput: "name",
+        providerPath: (inputs) => `Microsoft.MachineLearningServices/workspaces/${inputs.workspaceName}/models`,
+    },
+    "azure-native:machinelearningservices:ModelVersion": {
+        nameInput: "version",
+        providerPath: (inputs) => `Microsoft.MachineLearningServices/workspaces/${inputs.workspaceName}/models/${inputs.name}/versions`,
+        // Like azure-native, the version resource's "name" output is its version.
+    },
+    "azure-native:storage:Blob": {
+        nameInput: "blobName",
+        providerPath: (inputs) =>
+            `Microsoft.Storage/storageAccounts/${inputs.accountName}/blobServices/default/containers/${inputs.containerName}/blobs`,
+        computed: (name, inputs) => ({ url: `https://${inputs.accountName}.blob.core.windows.net/${inputs.containerName}/${name}` }),
+    },
 };
 
 /** A key-shaped value for a fake credential: base64 of a hash, like Azure's SAS keys and ACR passwords. */
@@ -69,11 +84,40 @@ function fakeGuid(seed: string): string {
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+// Workspaces registered in this process, so the datastore lookup can answer with the workspace's own account.
+const workspaceStorageAccounts = new Map<string, string>();
+
+function workspaceStorage(workspaceName: string): string {
+    const account = workspaceStorageAccounts.get(workspaceName);
+    if (!account) throw new Error(`getDatastore: no workspace ${workspaceName} was declared before the lookup`);
+    return account;
+}
+
 function resourceGroupId(group: string): string {
     return `/subscriptions/${OFFLINE_SUBSCRIPTION_ID}/resourceGroups/${group}`;
 }
 
+/** The digest a registry would give an image: deterministic in what was built. */
+function dockerImage(inputs: Record<string, any>): MockResourceResult {
+    const imageName: string = inputs.imageName;
+    const repository = imageName.replace(/:[^:/]+$/, "");
+    const digest = createHash("sha256").update(JSON.stringify({ imageName, build: inputs.build })).digest("hex");
+    return {
+        id: `${repository}@sha256:${digest}`,
+        state: {
+            ...inputs,
+            repoDigest: `${repository}@sha256:${digest}`,
+            registryServer: inputs.registry?.server,
+            baseImageName: imageName,
+            context: inputs.build?.context,
+            dockerfile: inputs.build?.dockerfile,
+            platform: inputs.build?.platform,
+        },
+    };
+}
+
 function newResource(args: MockResourceArgs): MockResourceResult {
+    if (args.type === "docker:index/image:Image") return dockerImage(args.inputs);
     if (args.type === "azure-native:resources:ResourceGroup") {
         const name = args.inputs.resourceGroupName ?? args.name;
         return { id: resourceGroupId(name), state: { ...args.inputs, name } };
@@ -82,7 +126,11 @@ function newResource(args: MockResourceArgs): MockResourceResult {
     const kind = armKinds[args.type];
     if (!kind) throw new Error(`the offline engine has no answer for ${args.type}; add one to test/support/azure-mocks.ts`);
     const name = args.inputs[kind.nameInput] ?? args.name;
-    const id = `${resourceGroupId(args.inputs.resourceGroupName)}/providers/${kind.providerPath}/${name}`;
+    if (args.type === "azure-native:machinelearningservices:Workspace") {
+        workspaceStorageAccounts.set(name, String(args.inputs.storageAccount ?? "").split("/").pop() ?? "");
+    }
+    const providerPath = typeof kind.providerPath === "string" ? kind.providerPath : kind.providerPath(args.inputs);
+    const id = `${resourceGroupId(args.inputs.resourceGroupName)}/providers/${providerPath}/${name}`;
     return { id, state: { ...args.inputs, ...kind.computed?.(name, args.inputs), name } };
 }
 
@@ -109,6 +157,19 @@ function call(args: MockCallArgs): MockCallResult {
                     { name: "password", value: fakeKey(`acr:${args.inputs.registryName}:1`) },
                     { name: "password2", value: fakeKey(`acr:${args.inputs.registryName}:2`) },
                 ],
+            };
+        case "azure-native:machinelearningservices:getDatastore":
+            // The default blob datastore lives in the workspace's storage account, in a container Azure ML names.
+            return {
+                id: `${resourceGroupId(args.inputs.resourceGroupName)}/providers/Microsoft.MachineLearningServices/workspaces/${args.inputs.workspaceName}/datastores/${args.inputs.name}`,
+                name: args.inputs.name,
+                properties: {
+                    datastoreType: "AzureBlob",
+                    accountName: workspaceStorage(args.inputs.workspaceName),
+                    containerName: `azureml-blobstore-${fakeGuid(`blobstore:${args.inputs.workspaceName}`)}`,
+                    isDefault: args.inputs.name === "workspaceblobstore",
+                    credentials: { credentialsType: "AccountKey" },
+                },
             };
         case "azure-native:iothub:listIotHubResourceKeys":
             return {

@@ -31,6 +31,8 @@ export interface PlannedResource {
     /** URNs this resource waits on. */
     dependencies: string[];
     protect: boolean;
+    /** Kept in Azure when removed from the program or destroyed. */
+    retainOnDelete: boolean;
     /** Inputs as sent to the engine, secrets replaced by SECRET_MARKER. */
     inputs: Record<string, unknown>;
 }
@@ -110,6 +112,8 @@ export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
     const { project, values, secretKeys } = readStackConfig(options.stack, projectDir, options.overrides);
     const recorder = new Recorder();
     await pulumi.runtime.setMocks(azureMocks, project, options.stack, false);
+    // The CLI tells the program where Pulumi.yaml is; relative paths in config are resolved against it.
+    require("@pulumi/pulumi/runtime/state").getStore().settings.options.rootDirectory = projectDir;
     recorder.attach(pulumi.runtime.getMonitor());
     pulumi.runtime.setAllConfig(values, secretKeys);
 
@@ -190,6 +194,7 @@ class Recorder {
                 parent: req.getParent() || undefined,
                 dependencies: [...new Set<string>(req.getDependenciesList())],
                 protect: req.getProtect() === true,
+                retainOnDelete: req.getRetainondelete() === true,
                 inputs: redactWireValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
             });
             return register(req, callback);
@@ -205,6 +210,7 @@ class Recorder {
                 parent: req.getParent() || undefined,
                 dependencies: [...new Set<string>(req.getDependenciesList())],
                 protect: false,
+                retainOnDelete: true,
                 inputs: { id: req.getId(), ...(redactWireValue(req.getProperties()?.toJavaScript() ?? {}) as object) },
             });
             return read(req, callback);

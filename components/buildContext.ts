@@ -1,0 +1,63 @@
+// A content hash of a Docker build context, honouring its .dockerignore, so the image tag changes exactly when
+// something the build can see changes (and not when a local __pycache__ or test cache does).
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+
+export function hashBuildContext(context: string): string {
+    const ignored = readDockerignore(context);
+    const hash = createHash("sha256");
+    for (const file of listFiles(context, ignored)) {
+        // Path and content both count: renaming a file changes what the Dockerfile copies.
+        hash.update(file).update("\0").update(fs.readFileSync(path.join(context, file))).update("\0");
+    }
+    return hash.digest("hex");
+}
+
+/** Files of the context that the Docker daemon would receive, as sorted forward-slash paths. */
+export function listFiles(context: string, ignored = readDockerignore(context)): string[] {
+    const files: string[] = [];
+    const walk = (relative: string) => {
+        for (const entry of fs.readdirSync(path.join(context, relative), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            const entryPath = relative ? `${relative}/${entry.name}` : entry.name;
+            if (ignored(entryPath)) continue;
+            if (entry.isDirectory()) walk(entryPath);
+            else if (entry.isFile()) files.push(entryPath);
+        }
+    };
+    walk("");
+    return files;
+}
+
+/** A predicate for .dockerignore patterns (*, **, ?, leading !) as Docker applies them: the last match wins. */
+export function readDockerignore(context: string): (relativePath: string) => boolean {
+    const file = path.join(context, ".dockerignore");
+    const rules = fs.existsSync(file)
+        ? fs
+              .readFileSync(file, "utf8")
+              .split(/\r?\n/)
+              .map((line) => line.trim())
+              .filter((line) => line !== "" && !line.startsWith("#"))
+              .map((line) => ({ exclude: !line.startsWith("!"), pattern: globToRegExp(line.replace(/^!/, "").replace(/^\/+|\/+$/g, "")) }))
+        : [];
+    return (relativePath) => {
+        let excluded = false;
+        for (const rule of rules) if (rule.pattern.test(relativePath)) excluded = rule.exclude;
+        return excluded;
+    };
+}
+
+function globToRegExp(glob: string): RegExp {
+    let source = "";
+    for (let i = 0; i < glob.length; i++) {
+        const char = glob[i];
+        if (char === "*" && glob[i + 1] === "*") {
+            source += ".*";
+            i += glob[i + 2] === "/" ? 2 : 1;
+        } else if (char === "*") source += "[^/]*";
+        else if (char === "?") source += "[^/]";
+        else source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+    }
+    // A pattern that names a folder excludes everything below it too.
+    return new RegExp(`^${source}(?:/.*)?$`);
+}
