@@ -93,6 +93,8 @@ describe("IoT Hub emulator, driven through the real azure-iothub Registry", () =
       assert.strictEqual(read.generationId, created.generationId);
       assert.strictEqual(read.authentication?.symmetricKey?.primaryKey, keys?.primaryKey);
       assert.strictEqual(read.capabilities?.iotEdge, false);
+      const { responseBody: all } = await registry.list();
+      assert.ok(all.some((device) => device.deviceId === deviceId));
     });
 
     it("gives an IoT Edge device $edgeAgent and $edgeHub module twins from the start", async () => {
@@ -180,6 +182,11 @@ describe("IoT Hub emulator, driven through the real azure-iothub Registry", () =
       assert.strictEqual(body.isSuccessful, false);
       assert.deepStrictEqual(body.errors.map((e) => [e.deviceId, e.errorCode]), [[first, "DeviceAlreadyExists"]]);
       await registry.get(third);
+
+      const duplicate = uniqueId("bulk");
+      const duplicateError = await rejection(registry.addDevices([{ deviceId: duplicate }, { deviceId: duplicate }]));
+      assert.match(duplicateError.message, /appears more than once/);
+      assert.ok((await rejection(registry.get(duplicate))) instanceof sdkErrors.DeviceNotFoundError);
     });
 
     it("bulk-updates and bulk-removes only when the etag matches (forceUpdate/forceRemove false)", async () => {
@@ -216,6 +223,24 @@ describe("IoT Hub emulator, driven through the real azure-iothub Registry", () =
       assert.ok(error instanceof sdkErrors.InvalidEtagError, error.message);
       assert.strictEqual(error.response?.statusCode, 412);
       assert.deepStrictEqual((await registry.getTwin(deviceId)).responseBody.tags, { site: { name: "plant-1", line: 3 } });
+    });
+
+    it("refuses a service-side patch of reported properties, which belong to the device", async () => {
+      const deviceId = uniqueId("leaf");
+      await registry.create({ deviceId });
+      const error = await rejection(registry.updateTwin(deviceId, { properties: { reported: { firmware: "2.0" } } }, "*"));
+      assert.ok(error instanceof sdkErrors.ArgumentError, error.message);
+      assert.deepStrictEqual((await registry.getTwin(deviceId)).responseBody.properties.reported, { $version: 1 });
+    });
+
+    it("merges a module twin's desired-property patch and bumps its desired $version", async () => {
+      const deviceId = await createEdgeDevice(registry);
+      await registry.applyConfigurationContentOnDevice(deviceId, { modulesContent: edgeDeployment("registry.example/scorer:1") });
+      const { responseBody: before } = await registry.getModuleTwin(deviceId, "scorer");
+      const { responseBody: after } = await registry.updateModuleTwin(deviceId, "scorer", { properties: { desired: { window: 10 } } }, before.etag);
+      assert.deepStrictEqual(after.properties.desired, { threshold: 0.5, window: 10, $version: before.properties.desired.$version + 1 });
+      const stale = await rejection(registry.updateModuleTwin(deviceId, "scorer", { properties: { desired: { window: 20 } } }, before.etag));
+      assert.strictEqual(stale.response?.statusCode, 412);
     });
   });
 
@@ -307,6 +332,16 @@ describe("IoT Hub emulator, driven through the real azure-iothub Registry", () =
       const error = await rejection(registry.updateConfiguration({ ...created, priority: 4 }));
       assert.ok(error instanceof sdkErrors.InvalidEtagError, error.message);
       assert.strictEqual((await registry.getConfiguration(id)).responseBody.priority, 3);
+    });
+
+    it("rejects ids the service would reject and target conditions the emulator cannot evaluate, with 400", async () => {
+      const content = { modulesContent: edgeDeployment("x:1") };
+      const upperCase = await rejection(registry.addConfiguration({ id: "Scorer-Rollout", schemaVersion: "1.0", content, targetCondition: "tags.a='b'" }));
+      assert.match(upperCase.message, /invalid configuration id/);
+      const id = uniqueId("deploy");
+      const unsupported = await rejection(registry.addConfiguration({ id, schemaVersion: "1.0", content, targetCondition: "tags.ring IN ['a', 'b']" }));
+      assert.match(unsupported.responseBody ?? "", /InvalidConfigurationTargetCondition/);
+      assert.strictEqual((await rejection(registry.getConfiguration(id))).response?.statusCode, 404);
     });
 
     it("computes systemMetrics from target tags and the edgeAgent reports of targeted devices", async () => {
@@ -487,10 +522,12 @@ describe("IoT Hub emulator, driven through the real azure-iothub Registry", () =
         "Configuration_GetConfigurations",
         "Devices_CreateOrUpdateIdentity",
         "Devices_DeleteIdentity",
+        "Devices_GetDevices",
         "Devices_GetIdentity",
         "Devices_GetTwin",
         "Devices_UpdateTwin",
         "Modules_GetTwin",
+        "Modules_UpdateTwin",
         "Query_GetTwins",
       ]);
     });

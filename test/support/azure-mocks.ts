@@ -2,6 +2,8 @@
 // <name>.azurecr.io, <name>.azure-devices.net, registry credentials and hub keys. Credentials are derived
 // from the resource name at run time (never written down) so every run and every stack agrees on them.
 import { createHash } from "crypto";
+import { configToml } from "../../components/iothub/edgeDeviceProvider";
+import { hostNameOf } from "../../components/iothub/hubClient";
 import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
 
 export const OFFLINE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
@@ -116,8 +118,19 @@ function dockerImage(inputs: Record<string, any>): MockResourceResult {
     };
 }
 
+/** What the EdgeDevice provider returns after the hub generated the device's keys. */
+function edgeDevice(inputs: Record<string, any>): MockResourceResult {
+    const hostName = hostNameOf(inputs.serviceConnectionString);
+    const connectionString = `HostName=${hostName};DeviceId=${inputs.deviceId};SharedAccessKey=${fakeKey(`device:${hostName}:${inputs.deviceId}`)}`;
+    return {
+        id: inputs.deviceId,
+        state: { ...inputs, hostName, connectionString, configToml: configToml(connectionString), adopted: false },
+    };
+}
+
 function newResource(args: MockResourceArgs): MockResourceResult {
     if (args.type === "docker:index/image:Image") return dockerImage(args.inputs);
+    if (args.type === "pulumi-nodejs:dynamic/iot:EdgeDevice") return edgeDevice(args.inputs);
     if (args.type === "azure-native:resources:ResourceGroup") {
         const name = args.inputs.resourceGroupName ?? args.name;
         return { id: resourceGroupId(name), state: { ...args.inputs, name } };

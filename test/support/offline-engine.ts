@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { azureMocks } from "./azure-mocks";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -175,6 +176,24 @@ export function redactWireValue(value: unknown): unknown {
     return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redactWireValue(v)]));
 }
 
+/** A dynamic resource's inputs carry its provider's serialized code: noise in a plan, so it is named only. */
+function withoutProviderCode(inputs: Record<string, unknown>): Record<string, unknown> {
+    return "__provider" in inputs ? { ...inputs, __provider: "[dynamic provider code]" } : inputs;
+}
+
+/** Does what the Pulumi engine does with additionalSecretOutputs, which the mock monitor ignores. */
+function markSecretOutputs(names: string[], callback: (error: unknown, response: any) => void) {
+    if (names.length === 0) return callback;
+    return (error: unknown, response: any) => {
+        if (response) {
+            const state = response.getObject().toJavaScript();
+            for (const name of names) if (name in state) state[name] = { [SIG]: SECRET_SIG, value: state[name] };
+            response.setObject(Struct.fromJavaScript(state));
+        }
+        callback(error, response);
+    };
+}
+
 /** Wraps the mock monitor's RPC handlers to record each request before the mocks answer it. */
 class Recorder {
     private readonly resources: PlannedResource[] = [];
@@ -195,9 +214,9 @@ class Recorder {
                 dependencies: [...new Set<string>(req.getDependenciesList())],
                 protect: req.getProtect() === true,
                 retainOnDelete: req.getRetainondelete() === true,
-                inputs: redactWireValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+                inputs: withoutProviderCode(redactWireValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>),
             });
-            return register(req, callback);
+            return register(req, markSecretOutputs(req.getAdditionalsecretoutputsList(), callback));
         };
         const read = monitor.readResource.bind(monitor);
         monitor.readResource = (req: any, callback: any) => {

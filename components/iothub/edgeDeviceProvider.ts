@@ -1,0 +1,136 @@
+// Dynamic provider for IoT Edge device identities. No ARM resource exists for them: this is the registry's
+// data plane, driven through the azure-iothub SDK with our own retries.
+import type * as pulumi from "@pulumi/pulumi";
+import * as names from "../azureNames";
+import { RegistryFactory, connectWithSdk, hostNameOf } from "./hubClient";
+import { DEFAULT_RETRY_POLICY, RetryPolicy, describeHubError, statusOf, withRetry } from "./retry";
+
+export interface EdgeDeviceInputs {
+    /** Service connection string with registry write rights (secret). */
+    serviceConnectionString: string;
+    deviceId: string;
+    /** Twin tags, so at-scale deployments can target the device. */
+    tags: Record<string, string>;
+}
+
+export interface EdgeDeviceOutputs extends EdgeDeviceInputs {
+    hostName: string;
+    /** Device connection string (secret). */
+    connectionString: string;
+    /** A ready /etc/aziot/config.toml for manual provisioning (secret). */
+    configToml: string;
+    /** True when the identity existed before and was taken over rather than created. */
+    adopted: boolean;
+}
+
+interface DeviceBody {
+    deviceId: string;
+    capabilities?: { iotEdge?: boolean };
+    authentication?: { symmetricKey?: { primaryKey?: string } };
+}
+
+export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
+    constructor(
+        private readonly connect: RegistryFactory = connectWithSdk,
+        private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+    ) {}
+
+    async check(_olds: unknown, news: EdgeDeviceInputs): Promise<pulumi.dynamic.CheckResult> {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        const broken = names.deviceId(String(news.deviceId ?? ""));
+        if (broken) failures.push({ property: "deviceId", reason: `"${news.deviceId}" is not a valid device id: ${broken}` });
+        for (const [key, value] of Object.entries(news.tags ?? {})) {
+            if (typeof value !== "string") failures.push({ property: `tags.${key}`, reason: "tag values must be strings" });
+        }
+        return { inputs: news, failures };
+    }
+
+    async create(inputs: EdgeDeviceInputs): Promise<pulumi.dynamic.CreateResult> {
+        const registry = this.connect(inputs.serviceConnectionString);
+        const hostName = hostNameOf(inputs.serviceConnectionString);
+        let device: DeviceBody;
+        let adopted = false;
+        try {
+            // No authentication in the request: the hub generates the SAS keys.
+            const created = await withRetry(`create device ${inputs.deviceId}`, () =>
+                registry.create({ deviceId: inputs.deviceId, status: "enabled", capabilities: { iotEdge: true } }), this.retry);
+            device = created.responseBody as DeviceBody;
+        } catch (error) {
+            // 409: it exists, possibly because a retried create had in fact succeeded. Adopt it if it is an edge device.
+            if (statusOf(error) !== 409) throw new Error(`creating device ${inputs.deviceId} in ${hostName} failed: ${describeHubError(error)}`);
+            device = (await withRetry(`get device ${inputs.deviceId}`, () => registry.get(inputs.deviceId), this.retry)).responseBody as DeviceBody;
+            if (!device.capabilities?.iotEdge) {
+                throw new Error(
+                    `device ${inputs.deviceId} already exists in ${hostName} and is not an IoT Edge device; ` +
+                        `choose another id in edgeml:edgeDevices or delete that device first`,
+                );
+            }
+            adopted = true;
+        }
+        await this.setTags(inputs, {});
+        return { id: inputs.deviceId, outs: outputsFor(inputs, hostName, device, adopted) };
+    }
+
+    async diff(_id: string, olds: EdgeDeviceOutputs, news: EdgeDeviceInputs): Promise<pulumi.dynamic.DiffResult> {
+        const replaces: string[] = [];
+        if (olds.deviceId !== news.deviceId) replaces.push("deviceId");
+        if (olds.hostName !== hostNameOf(news.serviceConnectionString)) replaces.push("serviceConnectionString");
+        const tagsChanged = JSON.stringify(sorted(olds.tags)) !== JSON.stringify(sorted(news.tags));
+        // A new id or hub is a new identity; creating it before deleting the old one is safe (they never clash).
+        return { changes: replaces.length > 0 || tagsChanged, replaces, deleteBeforeReplace: false };
+    }
+
+    async update(_id: string, olds: EdgeDeviceOutputs, news: EdgeDeviceInputs): Promise<pulumi.dynamic.UpdateResult> {
+        await this.setTags(news, olds.tags);
+        return { outs: { ...olds, ...news, hostName: olds.hostName } };
+    }
+
+    async delete(_id: string, olds: EdgeDeviceOutputs): Promise<void> {
+        const registry = this.connect(olds.serviceConnectionString);
+        try {
+            await withRetry(`delete device ${olds.deviceId}`, () => registry.delete(olds.deviceId), this.retry);
+        } catch (error) {
+            // Already gone (deleted by hand, or a retried delete that had succeeded): the goal is met.
+            if (statusOf(error) !== 404) throw new Error(`deleting device ${olds.deviceId} failed: ${describeHubError(error)}`);
+        }
+    }
+
+    async read(id: string, props: EdgeDeviceOutputs): Promise<pulumi.dynamic.ReadResult> {
+        const registry = this.connect(props.serviceConnectionString);
+        try {
+            const device = (await withRetry(`get device ${id}`, () => registry.get(id), this.retry)).responseBody as DeviceBody;
+            const twin = (await withRetry(`get twin ${id}`, () => registry.getTwin(id), this.retry)).responseBody as { tags?: Record<string, string> };
+            const inputs = { ...props, deviceId: id, tags: (twin.tags ?? {}) as Record<string, string> };
+            return { id, props: outputsFor(inputs, props.hostName, device, props.adopted) };
+        } catch (error) {
+            if (statusOf(error) === 404) return {};
+            throw error;
+        }
+    }
+
+    /** Patches twin tags: new values set, tags no longer wanted removed (null), others left alone. */
+    private async setTags(inputs: EdgeDeviceInputs, previous: Record<string, string>): Promise<void> {
+        const patch: Record<string, string | null> = {};
+        for (const key of Object.keys(previous)) if (!(key in inputs.tags)) patch[key] = null;
+        Object.assign(patch, inputs.tags);
+        if (Object.keys(patch).length === 0) return;
+        const registry = this.connect(inputs.serviceConnectionString);
+        await withRetry(`update tags of ${inputs.deviceId}`, () => registry.updateTwin(inputs.deviceId, { tags: patch }, "*"), this.retry);
+    }
+}
+
+function outputsFor(inputs: EdgeDeviceInputs, hostName: string, device: DeviceBody, adopted: boolean): EdgeDeviceOutputs {
+    const key = device.authentication?.symmetricKey?.primaryKey;
+    if (!key) throw new Error(`device ${inputs.deviceId} has no symmetric key; edgeml provisions SAS-authenticated devices only`);
+    const connectionString = `HostName=${hostName};DeviceId=${inputs.deviceId};SharedAccessKey=${key}`;
+    return { ...inputs, hostName, connectionString, configToml: configToml(connectionString), adopted };
+}
+
+/** IoT Edge 1.2+ manual provisioning with a connection string (the file `iotedge config apply` reads). */
+export function configToml(connectionString: string): string {
+    return ["# /etc/aziot/config.toml: manual provisioning; apply with `sudo iotedge config apply`", "[provisioning]", 'source = "manual"', `connection_string = "${connectionString}"`, ""].join("\n");
+}
+
+function sorted(tags: Record<string, string>): Array<[string, string]> {
+    return Object.entries(tags ?? {}).sort(([a], [b]) => a.localeCompare(b));
+}

@@ -1,0 +1,224 @@
+/**
+ * A local IoT Hub service (data-plane REST API) for tests, driven through the real azure-iothub SDK.
+ *
+ *   const hub = await startIotHubEmulator({ hubName: "test-hub" });
+ *   const registry = hub.registry();          // a real azure-iothub Registry bound to the emulator
+ *   ...
+ *   assert.deepStrictEqual(hub.violations, []); // every request matched the service swagger
+ *   await hub.stop();
+ */
+import { randomBytes } from "crypto";
+import * as http from "http";
+import { Registry, SharedAccessSignature } from "azure-iothub";
+import { configurationOperations } from "./api-configurations";
+import { deviceOperations } from "./api-devices";
+import { twinOperations } from "./api-twins";
+import { DeploymentStore } from "./deployment-store";
+import { DeviceStore } from "./device-store";
+import { FaultInjector, FaultPlan } from "./fault-injector";
+import { JsonObject } from "./json";
+import { RegistryFactory, loopbackRegistryFactory } from "./loopback-registry";
+import { HubStores } from "./operations";
+import { EmulatorStats, RequestLogEntry, RequestStats } from "./request-stats";
+import { HubCredentials } from "./sas-auth";
+import { Violation, listenOnLoopback } from "./server";
+import { SwaggerValidator, defaultSwaggerPath } from "./swagger-validator";
+
+export type { FaultKind, FaultPlan, ScriptStep } from "./fault-injector";
+export type { Json, JsonObject } from "./json";
+export type { RegistryFactory } from "./loopback-registry";
+export type { EmulatorStats, RequestLogEntry } from "./request-stats";
+export type { Violation } from "./server";
+export { SDK_API_VERSION, SPEC_API_VERSION } from "./swagger-validator";
+
+export interface IotHubEmulatorOptions {
+  /** The hub's name; its host name is `<hubName>.azure-devices.net`. Default "test-hub". */
+  hubName?: string;
+  /** Swagger to check requests against; default `<repo>/../shared/reference/iothub-service-swagger.json`. */
+  swaggerPath?: string;
+  /** Delay before each request is handled, e.g. to make client concurrency visible in `stats.maxInFlight`. */
+  latencyMs?: number;
+  faults?: FaultPlan;
+}
+
+/** What an IoT Edge agent reports on its `$edgeAgent` twin after acting on a deployment. */
+export interface EdgeAgentReport {
+  /** The desired-properties `$version` the agent acted on; default: the twin's current desired `$version`. */
+  lastDesiredVersion?: number;
+  lastDesiredStatus: { code: number; description?: string };
+  modules?: Record<string, { runtimeStatus: string; settings?: { image: string } }>;
+}
+
+export interface RawRequest {
+  method: string;
+  /** Path and query, e.g. `/devices/d1?api-version=2021-04-12`. */
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Send a valid SharedAccessSignature for the hub's owner policy (default true). */
+  authorize?: boolean;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+const OWNER_POLICY = "iothubowner";
+
+export function startIotHubEmulator(options: IotHubEmulatorOptions = {}): Promise<IotHubEmulator> {
+  return IotHubEmulator.start(options);
+}
+
+export class IotHubEmulator {
+  readonly hubName: string;
+  /** `<hubName>.azure-devices.net`: what the connection string names and SAS tokens are signed for. */
+  readonly hostName: string;
+  readonly connectionString: string;
+  /** Fault plan for the next requests: `hub.faults.configure({ script: ["throttle"] })`, `hub.faults.clear()`. */
+  readonly faults = new FaultInjector();
+  /** Delay before each request is handled; can be changed between requests. */
+  latencyMs: number;
+  private readonly credentials: HubCredentials;
+  private readonly stores: HubStores;
+  private readonly requestStats = new RequestStats();
+  private readonly recordedViolations: Violation[] = [];
+  // One keep-alive agent for every Registry bound to this emulator, destroyed on stop() so no socket outlives it.
+  private readonly agent = new http.Agent({ keepAlive: true });
+  private server?: http.Server;
+  private boundPort = 0;
+  private factory?: RegistryFactory;
+
+  static async start(options: IotHubEmulatorOptions): Promise<IotHubEmulator> {
+    const emulator = new IotHubEmulator(options);
+    const { server, port } = await listenOnLoopback({
+      validator: SwaggerValidator.forFile(options.swaggerPath ?? defaultSwaggerPath()),
+      credentials: emulator.credentials,
+      operations: {
+        ...deviceOperations(emulator.stores),
+        ...twinOperations(emulator.stores),
+        ...configurationOperations(emulator.stores),
+      },
+      stores: emulator.stores,
+      faults: emulator.faults,
+      stats: emulator.requestStats,
+      violations: emulator.recordedViolations,
+      latencyMs: () => emulator.latencyMs,
+    });
+    emulator.server = server;
+    emulator.boundPort = port;
+    emulator.factory = loopbackRegistryFactory(emulator.hostName, port, emulator.agent);
+    return emulator;
+  }
+
+  private constructor(options: IotHubEmulatorOptions) {
+    this.hubName = options.hubName ?? "test-hub";
+    this.credentials = {
+      hostName: `${this.hubName}.azure-devices.net`,
+      keyName: OWNER_POLICY,
+      // Generated per run: the emulator never has a fixed key anybody could mistake for a real one.
+      key: randomBytes(32).toString("base64"),
+    };
+    this.hostName = this.credentials.hostName;
+    this.connectionString = `HostName=${this.hostName};SharedAccessKeyName=${OWNER_POLICY};SharedAccessKey=${this.credentials.key}`;
+    const devices = new DeviceStore();
+    this.stores = { devices, deployments: new DeploymentStore(devices) };
+    if (options.faults) this.faults.configure(options.faults);
+    this.latencyMs = options.latencyMs ?? 0;
+  }
+
+  /** The loopback port the emulator listens on (127.0.0.1). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Builds real azure-iothub Registries that talk to this emulator; hand it to code that takes a RegistryFactory. */
+  get registryFactory(): RegistryFactory {
+    if (!this.factory) throw new Error("emulator is not listening");
+    return this.factory;
+  }
+
+  /** A real azure-iothub Registry for this hub's owner connection string, bound to the emulator. */
+  registry(): Registry {
+    return this.registryFactory(this.connectionString);
+  }
+
+  /** Requests that did not match the swagger (each also answered with 400). */
+  get violations(): readonly Violation[] {
+    return this.recordedViolations;
+  }
+
+  get requestLog(): readonly RequestLogEntry[] {
+    return this.requestStats.log;
+  }
+
+  get stats(): EmulatorStats {
+    return this.requestStats.snapshot();
+  }
+
+  /** Clears counters, request log and violations; devices and configurations stay. */
+  resetRecords(): void {
+    this.requestStats.reset();
+    this.recordedViolations.length = 0;
+  }
+
+  /** Acts as the device (moduleId undefined) or one of its modules reporting properties; merges like a twin patch. */
+  setReported(deviceId: string, moduleId: string | undefined, properties: JsonObject): void {
+    this.stores.devices.setReported(deviceId, moduleId, properties);
+    this.stores.deployments.reconcile();
+  }
+
+  /** Acts as the device's IoT Edge agent reporting on the deployment it received. */
+  reportEdgeAgent(deviceId: string, report: EdgeAgentReport): void {
+    const { code, description } = report.lastDesiredStatus;
+    const properties: JsonObject = {
+      lastDesiredVersion: report.lastDesiredVersion ?? this.stores.devices.module(deviceId, "$edgeAgent").twin.desiredVersion,
+      lastDesiredStatus: description === undefined ? { code } : { code, description },
+    };
+    if (report.modules) {
+      properties.modules = Object.fromEntries(
+        Object.entries(report.modules).map(([name, { runtimeStatus, settings }]): [string, JsonObject] => [
+          name,
+          settings ? { runtimeStatus, settings: { image: settings.image } } : { runtimeStatus },
+        ]),
+      );
+    }
+    this.setReported(deviceId, "$edgeAgent", properties);
+  }
+
+  /**
+   * Sends an arbitrary HTTP request to the emulator, bypassing the SDK: for requests the SDK would never build
+   * (malformed bodies, missing api-version) or headers it cannot send (a stale If-Match on a device PUT).
+   */
+  rawRequest(raw: RawRequest): Promise<RawResponse> {
+    const headers: Record<string, string> = { ...raw.headers };
+    if (raw.authorize ?? true) {
+      const { hostName, keyName, key } = this.credentials;
+      headers.Authorization = SharedAccessSignature.create(hostName, keyName, key, Math.ceil(Date.now() / 1000) + 3600).toString();
+    }
+    if (raw.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(raw.body));
+    return new Promise((resolve, reject) => {
+      const request = http.request({ host: "127.0.0.1", port: this.port, method: raw.method, path: raw.path, headers, agent: false }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+      });
+      request.on("error", reject);
+      request.end(raw.body);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.agent.destroy();
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve, reject) => {
+      server.close((error) => (error ? reject(error) : resolve()));
+      server.closeAllConnections();
+    });
+  }
+}
