@@ -19,7 +19,15 @@ const registry = new ContainerRegistry(
 );
 const hub = new IotHub(
     "hub",
-    { ...placement, hubName: config.iotHub.name, sku: config.iotHub.sku, units: config.iotHub.units, partitions: config.iotHub.partitions },
+    {
+        ...placement,
+        hubName: config.iotHub.name,
+        sku: config.iotHub.sku,
+        units: config.iotHub.units,
+        partitions: config.iotHub.partitions,
+        edgeDevices: config.edgeDevices,
+        deviceTags: config.deviceTags,
+    },
     stateful,
 );
 const ml = new MlWorkspace(
@@ -58,6 +66,8 @@ export const registryAdminPassword = registry.adminPassword;
 export const iotHubName = hub.hubName;
 export const iotHubHostName = hub.hostName;
 export const iotHubServiceConnectionString = hub.serviceConnectionString;
+export const edgeDeviceConnectionStrings = hub.deviceConnectionStrings;
+export const edgeDeviceConfigTomls = hub.deviceConfigTomls;
 export const workspaceName = ml.workspaceName;
 export const workspaceStorageAccount = ml.storageAccountName;
 export const modelName = model.modelName;

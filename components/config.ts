@@ -47,6 +47,8 @@ export interface StackConfig {
         logRetentionDays: number;
     };
     edgeDevices: string[];
+    /** Twin tags of every device: environment=<stack> plus the configured ones. */
+    deviceTags: Record<string, string>;
     model: {
         /** The model file, relative to the project folder; inside the scoring module's build context. */
         path: string;
@@ -130,6 +132,7 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
             logRetentionDays: read.integer("logRetentionDays", 30, 730),
         },
         edgeDevices: read.uniqueList("edgeDevices", names.deviceId),
+        deviceTags: { environment: stack, ...read.keyValueList("deviceTags") },
         model: readModel(read, source.projectDir),
         image: {
             context: SCORING_DIR,
@@ -145,14 +148,13 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
 
 /** The scoring module's folder, which is also the image's build context. */
 export const SCORING_DIR = "scoring";
-const MODEL_DIR = `${SCORING_DIR}/model`;
+const MODEL_FILE = `${SCORING_DIR}/model/model.json`;
 
 function readModel(read: ConfigReader, projectDir: string): StackConfig["model"] {
     const modelPath = read.file("modelPath", projectDir);
     // The image carries the model: the Dockerfile copies the model folder of its build context.
-    const modelDir = path.join(projectDir, MODEL_DIR) + path.sep;
-    if (modelPath && !modelPath.startsWith(modelDir)) {
-        read.problem("modelPath", path.relative(projectDir, modelPath), `must be inside ${MODEL_DIR}/, which the scoring image copies`);
+    if (modelPath && modelPath !== path.join(projectDir, MODEL_FILE)) {
+        read.problem("modelPath", path.relative(projectDir, modelPath), `must be ${MODEL_FILE}, the file the scoring image copies and score.py loads`);
     }
     const file = modelPath ? describeModelFile(modelPath) : { sha256: "", framework: "", frameworkVersion: "" };
     const explicitVersion = read.string("modelVersion", optional(names.modelVersion));

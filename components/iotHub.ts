@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as iothub from "@pulumi/azure-native/iothub";
 import type { IotHubSku } from "./config";
+import { EdgeDevice } from "./iothub/edgeDevice";
 
 export interface IotHubArgs {
     /** Resource group that holds the stack. */
@@ -17,6 +18,10 @@ export interface IotHubArgs {
     partitions: number;
     /** Ownership tags shown in the portal. */
     tags: Record<string, string>;
+    /** IoT Edge device identities to register. */
+    edgeDevices: string[];
+    /** Twin tags of those devices, which fleet deployments target. */
+    deviceTags: Record<string, string>;
 }
 
 /** The IoT Hub, and the service connection string that the device and deployment providers use. */
@@ -25,6 +30,11 @@ export class IotHub extends pulumi.ComponentResource {
     public readonly hubId: pulumi.Output<string>;
     public readonly hostName: pulumi.Output<string>;
     public readonly serviceConnectionString: pulumi.Output<string>;
+    /** Device id to device connection string (secret). */
+    public readonly deviceConnectionStrings: pulumi.Output<Record<string, string>>;
+    /** Device id to /etc/aziot/config.toml contents (secret). */
+    public readonly deviceConfigTomls: pulumi.Output<Record<string, string>>;
+    public readonly devices: EdgeDevice[];
 
     constructor(name: string, args: IotHubArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edgeml:iot:IotHub", name, {}, opts);
@@ -63,7 +73,22 @@ export class IotHub extends pulumi.ComponentResource {
             }),
         );
 
+        this.devices = args.edgeDevices.map(
+            (deviceId) =>
+                new EdgeDevice(
+                    `${name}-device-${deviceId}`,
+                    { serviceConnectionString: this.serviceConnectionString, deviceId, tags: args.deviceTags },
+                    { parent: this },
+                ),
+        );
+        const byDevice = (pick: (d: EdgeDevice) => pulumi.Output<string>) =>
+            pulumi.secret(pulumi.all(this.devices.map((d) => pulumi.all([d.deviceId, pick(d)]))).apply((pairs) => Object.fromEntries(pairs)));
+        this.deviceConnectionStrings = byDevice((d) => d.connectionString);
+        this.deviceConfigTomls = byDevice((d) => d.configToml);
+
         this.registerOutputs({
+            deviceConnectionStrings: this.deviceConnectionStrings,
+            deviceConfigTomls: this.deviceConfigTomls,
             hubName: this.hubName,
             hubId: this.hubId,
             hostName: this.hostName,

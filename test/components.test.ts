@@ -37,7 +37,15 @@ describe("IotHub", () => {
         const { plan } = await runOffline({
             stack: "dev",
             program: () => {
-                hub = new IotHub("iot", { ...placement, hubName: "test-hub-1", sku: "S2", units: 3, partitions: 8 });
+                hub = new IotHub("iot", {
+                    ...placement,
+                    hubName: "test-hub-1",
+                    sku: "S2",
+                    units: 3,
+                    partitions: 8,
+                    edgeDevices: ["edge-a", "edge-b"],
+                    deviceTags: { environment: "test" },
+                });
                 return {};
             },
         });
@@ -51,6 +59,41 @@ describe("IotHub", () => {
             (await valueOf(hub.serviceConnectionString)) as string,
             /^HostName=test-hub-1\.azure-devices\.net;SharedAccessKeyName=iothubowner;SharedAccessKey=[A-Za-z0-9+/=]+$/,
         );
+    });
+
+    it("registers each edge device as a child with the service credentials and tags, its secrets kept secret", async () => {
+        let hub!: IotHub;
+        const { plan } = await runOffline({
+            stack: "dev",
+            program: () => {
+                hub = new IotHub("iot", {
+                    ...placement,
+                    hubName: "test-hub-2",
+                    sku: "S1",
+                    units: 1,
+                    partitions: 2,
+                    edgeDevices: ["edge-a", "edge-b"],
+                    deviceTags: { environment: "test" },
+                });
+                return {};
+            },
+        });
+        const devices = plan.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/iot:EdgeDevice");
+        const component = resourceOfType(plan, "edgeml:iot:IotHub");
+        assert.deepStrictEqual(devices.map((d) => d.inputs.deviceId), ["edge-a", "edge-b"]);
+        for (const device of devices) {
+            assert.strictEqual(device.parent, component.urn);
+            assert.strictEqual(device.inputs.serviceConnectionString, "[secret]");
+            assert.deepStrictEqual(device.inputs.tags, { environment: "test" });
+        }
+        for (const device of hub.devices) {
+            assert.strictEqual(await pulumi.isSecret(device.connectionString), true);
+            assert.strictEqual(await pulumi.isSecret(device.configToml), true);
+        }
+        assert.strictEqual(await pulumi.isSecret(hub.deviceConfigTomls), true);
+        const tomls = (await valueOf(hub.deviceConfigTomls)) as Record<string, string>;
+        assert.deepStrictEqual(Object.keys(tomls), ["edge-a", "edge-b"]);
+        assert.match(tomls["edge-a"], /connection_string = "HostName=test-hub-2\.azure-devices\.net;DeviceId=edge-a;SharedAccessKey=/);
     });
 });
 

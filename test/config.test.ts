@@ -104,7 +104,7 @@ describe("config loader", () => {
         ["device list not a list", { edgeDevices: "dev-edge-01" }, "edgeml:edgeDevices"],
         ["existing group ending in a period", { existingResourceGroup: "rg." }, "edgeml:existingResourceGroup"],
         ["model file missing", { modelPath: "scoring/model/nope.json" }, "edgeml:modelPath"],
-        ["model file outside the image's model folder", { modelPath: "package.json" }, "edgeml:modelPath"],
+        ["model file the image does not carry", { modelPath: "package.json" }, "edgeml:modelPath"],
         ["model name with a space", { modelName: "my model" }, "edgeml:modelName"],
         ["model version with a slash", { modelVersion: "1/2" }, "edgeml:modelVersion"],
         ["model tag without =", { modelTags: ["team"] }, "edgeml:modelTags[0]"],

@@ -5,7 +5,7 @@ import { fakeKey } from "./support/azure-mocks";
 import { listStacks, runOffline } from "./support/offline-engine";
 import { resourceOfType } from "./support/plan-queries";
 
-const CREDENTIAL_OUTPUTS = ["registryAdminPassword", "iotHubServiceConnectionString"];
+const CREDENTIAL_OUTPUTS = ["registryAdminPassword", "iotHubServiceConnectionString", "edgeDeviceConnectionStrings", "edgeDeviceConfigTomls"];
 const STATEFUL_TYPES = [
     "azure-native:resources:ResourceGroup",
     "azure-native:containerregistry:Registry",

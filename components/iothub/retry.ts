@@ -61,7 +61,9 @@ export class RetriesExhaustedError extends Error {
 export function describeHubError(error: unknown): string {
     const status = statusOf(error);
     const e = error as HubError;
-    const message = (e?.message ?? String(error)).replace(/SharedAccess(Signature|Key)[^;\s"]*/g, "SharedAccess$1=[redacted]");
+    const message = (e?.message ?? String(error))
+        .replace(/\bsig=[^&\s;"]*/gi, "sig=[redacted]")
+        .replace(/SharedAccessKey=[^;\s"]*/gi, "SharedAccessKey=[redacted]");
     return status !== undefined ? `HTTP ${status}: ${message}` : message;
 }
 

@@ -4,6 +4,7 @@
 import { createHash } from "crypto";
 import { configToml } from "../../components/iothub/edgeDeviceProvider";
 import { hostNameOf } from "../../components/iothub/hubClient";
+import { SECRET_SIG, SIG, unwrapSecrets } from "./wire-format";
 import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
 
 export const OFFLINE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
@@ -128,7 +129,16 @@ function edgeDevice(inputs: Record<string, any>): MockResourceResult {
     };
 }
 
-function newResource(args: MockResourceArgs): MockResourceResult {
+/** Answers with plain inputs, as a provider sees them, then puts secret inputs back as secrets, as the engine does. */
+function newResource(wireArgs: MockResourceArgs): MockResourceResult {
+    const result = answerResource({ ...wireArgs, inputs: unwrapSecrets(wireArgs.inputs) });
+    for (const [key, value] of Object.entries(wireArgs.inputs)) {
+        if (value && typeof value === "object" && (value as Record<string, unknown>)[SIG] === SECRET_SIG) result.state[key] = value;
+    }
+    return result;
+}
+
+function answerResource(args: MockResourceArgs): MockResourceResult {
     if (args.type === "docker:index/image:Image") return dockerImage(args.inputs);
     if (args.type === "pulumi-nodejs:dynamic/iot:EdgeDevice") return edgeDevice(args.inputs);
     if (args.type === "azure-native:resources:ResourceGroup") {

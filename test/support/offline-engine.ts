@@ -8,6 +8,7 @@ import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { azureMocks } from "./azure-mocks";
+import { ARCHIVE_SIG, ASSET_SIG, RESOURCE_SIG, SECRET_SIG, SIG, UNKNOWN_VALUE } from "./wire-format";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -149,13 +150,6 @@ async function redactedValue(value: unknown): Promise<unknown> {
     return (output as unknown as { promise(): Promise<unknown> }).promise();
 }
 
-// Pulumi's wire format marks special values with this key (sdk/nodejs/runtime/rpc.ts).
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
-const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
-const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
-const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Wire-format properties as plain JSON: secrets become SECRET_MARKER, references and assets readable strings. */
 export function redactWireValue(value: unknown): unknown {

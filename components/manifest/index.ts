@@ -1,0 +1,18 @@
+// The IoT Edge deployment manifest: pure functions from plain data to the JSON IoT Hub takes, plus the checks
+// run before anything is sent and the redacted copy written for review.
+export { buildManifest, EDGE_AGENT_SCHEMA_VERSION, EDGE_HUB_SCHEMA_VERSION, SENSOR_ROUTE_NAME, UPSTREAM_ROUTE_NAME } from "./build";
+export {
+    CREATE_OPTIONS_MAX_CHUNKS,
+    createOptionsKey,
+    CreateOptionsError,
+    joinCreateOptions,
+    splitCreateOptions,
+    TWIN_VALUE_MAX_BYTES,
+} from "./createOptions";
+export { imageReferenceProblem, isPinnedByDigest } from "./imageReference";
+export { formatProblem, ManifestError } from "./problems";
+export type { ManifestProblem, ProblemKind } from "./problems";
+export { redactManifest, SECRET_MARKER } from "./redact";
+export { TWIN_DESIRED_MAX_BYTES, twinSize } from "./twinRules";
+export { assertValidManifest, validateManifest } from "./validate";
+export * from "./types";

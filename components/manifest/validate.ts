@@ -1,0 +1,83 @@
+// Checks a manifest before anything is sent to IoT Hub, with the rules the receivers apply: IoT Hub (twin size
+// and key rules, 512-byte values), edgeAgent (module names, images, create options chunks, env, enums) and
+// edgeHub (route syntax and sinks). Manifests read from files are checked too, so nothing here trusts the
+// static type: every field is read as unknown.
+import { buildManifest } from "./build";
+import { checkEdgeAgent } from "./edgeAgentRules";
+import { checkEdgeHub } from "./edgeHubRules";
+import { imageReferenceProblem, isPinnedByDigest } from "./imageReference";
+import { Json, record } from "./json";
+import { checkModuleName } from "./moduleRules";
+import { ManifestError, ManifestProblem, Report } from "./problems";
+import { forbiddenTwinKeys, TWIN_DESIRED_MAX_BYTES, twinSize } from "./twinRules";
+import type { DeploymentManifest, ManifestInput } from "./types";
+
+/** Every problem of a manifest, or of the manifest an input builds (plus input-only rules); empty when it may be sent. */
+export function validateManifest(subject: ManifestInput | DeploymentManifest): ManifestProblem[] {
+    return "modulesContent" in subject ? checkManifest(subject) : checkInput(subject);
+}
+
+export function assertValidManifest(subject: ManifestInput | DeploymentManifest): void {
+    const problems = validateManifest(subject);
+    if (problems.length > 0) throw new ManifestError(problems);
+}
+
+function checkInput(input: ManifestInput): ManifestProblem[] {
+    const problems: ManifestProblem[] = [];
+    const { name, image } = input.scoring;
+    // A malformed image is reported by the manifest check; only a well-formed but movable one is reported here.
+    if (imageReferenceProblem(image) === undefined && !isPinnedByDigest(image)) {
+        problems.push({ kind: "module", name, field: "settings.image", rule: "must be pinned by digest (…@sha256:<64 hex>) so a deployment names exact content" });
+    }
+    try {
+        return [...problems, ...checkManifest(buildManifest(input))];
+    } catch (error) {
+        if (error instanceof ManifestError) return [...problems, ...error.problems];
+        throw error;
+    }
+}
+
+function checkManifest(manifest: unknown): ManifestProblem[] {
+    const problems: ManifestProblem[] = [];
+    const report: Report = (kind, name, field, rule) => problems.push({ kind, name, ...(field !== undefined && { field }), rule });
+
+    const content = record(record(manifest)?.modulesContent);
+    if (!content) {
+        report("twin", "modulesContent", undefined, "is required: it holds the module twins to set");
+        return problems;
+    }
+    const agent = desired(content, "$edgeAgent");
+    const hub = desired(content, "$edgeHub");
+    if (!agent) report("twin", "$edgeAgent", "properties.desired", "is required");
+    if (!hub) report("twin", "$edgeHub", "properties.desired", "is required");
+    const moduleNames = agent ? checkEdgeAgent(agent, report) : new Set<string>();
+    if (hub) checkEdgeHub(hub, moduleNames, report);
+    checkTwins(content, moduleNames, report);
+    return problems;
+}
+
+function checkTwins(content: Json, moduleNames: Set<string>, report: Report): void {
+    for (const twin of Object.keys(content)) {
+        const isRuntimeTwin = twin === "$edgeAgent" || twin === "$edgeHub";
+        // Names of deployed modules were checked with the module.
+        if (!isRuntimeTwin && !moduleNames.has(twin)) checkModuleName(twin, report);
+        const properties = desired(content, twin);
+        if (!properties) {
+            if (!isRuntimeTwin) report("twin", twin, "properties.desired", "must be an object");
+            continue;
+        }
+        const size = twinSize(properties);
+        if (size > TWIN_DESIRED_MAX_BYTES) {
+            report("twin", twin, "properties.desired", `is ${size} bytes as IoT Hub counts it; a module twin's desired properties are limited to ${TWIN_DESIRED_MAX_BYTES}`);
+        }
+        // Keys of the runtime twins are module, env, registry and route names, checked with their own rules.
+        if (isRuntimeTwin) continue;
+        for (const key of forbiddenTwinKeys(properties)) {
+            report("twin", twin, `properties.desired.${key}`, "twin keys may not contain '.', '$', spaces or control characters");
+        }
+    }
+}
+
+function desired(content: Json, twin: string): Json | undefined {
+    return record(record(content[twin])?.["properties.desired"]);
+}
