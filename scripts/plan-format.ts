@@ -18,7 +18,9 @@ export function formatPlan(plan: OfflinePlan): string {
             const marker = resource.operation === "read" ? "=" : "+";
             const verb = resource.operation === "read" ? "read" : "create";
             lines.push(`${pad}${marker} ${verb} ${resource.type} "${resource.name}"${resource.protect ? " (protected)" : ""}`);
-            const inputs = flatten(resource.inputs).filter(([key]) => !key.startsWith("tags."));
+            // Azure ownership tags are the same everywhere; other resources' tags (device twins) matter.
+            const ownershipTags = resource.type.startsWith("azure-native:");
+            const inputs = flatten(resource.inputs).filter(([key]) => !(ownershipTags && key.startsWith("tags.")));
             for (const line of wrap(inputs.map(([k, v]) => `${k}=${v}`))) lines.push(`${pad}    ${line}`);
             const waits = resource.dependencies.filter((urn) => urn !== resource.parent).map((urn) => byUrn.get(urn)?.name ?? urn);
             if (waits.length > 0) lines.push(`${pad}    waits on: ${waits.join(", ")}`);
