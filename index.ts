@@ -1,6 +1,7 @@
 // Reads the stack configuration, composes the components and exports the stack outputs; nothing else.
 import { loadConfig } from "./components/config";
 import { ContainerRegistry } from "./components/containerRegistry";
+import { EdgeDeployment } from "./components/edgeDeployment";
 import { IotHub } from "./components/iotHub";
 import { MlWorkspace } from "./components/mlWorkspace";
 import { ModelRegistration } from "./components/modelRegistration";
@@ -59,6 +60,20 @@ const image = new ScoringImage("scoring", {
     modelVersion: config.model.version,
 });
 
+const deployment = new EdgeDeployment("edge", {
+    serviceConnectionString: hub.serviceConnectionString,
+    registry: {
+        name: registry.registryName,
+        loginServer: registry.loginServer,
+        adminUsername: registry.adminUsername,
+        adminPassword: registry.adminPassword,
+    },
+    imageRef: image.imageRef,
+    deviceIds: hub.devices.map((device) => device.deviceId),
+    deployment: config.deployment,
+    deploymentName: `${config.project}-${config.stack}`,
+});
+
 export const resourceGroupName = group.name;
 export const registryLoginServer = registry.loginServer;
 export const registryAdminUsername = registry.adminUsername;
@@ -74,3 +89,5 @@ export const modelName = model.modelName;
 export const modelVersion = model.modelVersion;
 export const modelUri = model.modelUri;
 export const scoringImageRef = image.imageRef;
+export const deploymentManifest = deployment.manifest;
+export const deploymentConfigurationId = deployment.configurationId;

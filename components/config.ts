@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as names from "./azureNames";
+import { DeploymentConfig, readDeploymentConfig } from "./deploymentConfig";
 import { describeModelFile, ModelFileInfo } from "./modelFile";
 
 export const PROJECT = "edgeml";
@@ -59,6 +60,7 @@ export interface StackConfig {
         tags: Record<string, string>;
         file: ModelFileInfo;
     };
+    deployment: DeploymentConfig;
     image: {
         /** The scoring module folder, relative to the project folder: the Docker build context. */
         context: string;
@@ -134,6 +136,7 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
         edgeDevices: read.uniqueList("edgeDevices", names.deviceId),
         deviceTags: { environment: stack, ...read.keyValueList("deviceTags") },
         model: readModel(read, source.projectDir),
+        deployment: readDeploymentConfig(read, stack),
         image: {
             context: SCORING_DIR,
             repository: read.string("imageRepository", names.imageRepository),
@@ -287,6 +290,20 @@ class ConfigReader {
             result[name] = rest.join("=");
         });
         return result;
+    }
+
+    /** A JSON object given as text (Pulumi.yaml's schema has no object type); undefined when empty. */
+    json(key: string): Record<string, unknown> | undefined {
+        const value = this.string(key);
+        if (value.trim() === "") return undefined;
+        try {
+            const parsed = JSON.parse(value);
+            if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+        } catch {
+            // reported below
+        }
+        this.fail(key, value, "must be a JSON object");
+        return undefined;
     }
 
     problem(key: string, value: string, broken: string): void {

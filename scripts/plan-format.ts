@@ -1,5 +1,7 @@
 // Renders an offline plan for people: resources grouped by the component that owns them, key inputs, what
 // each waits on, reads of existing Azure state, and the stack outputs. Secrets are already redacted upstream.
+import { modulesOf } from "../components/iothub/deploymentContent";
+import type { DeploymentManifest } from "../components/manifest";
 import type { OfflinePlan, PlannedResource } from "../test/support/offline-engine";
 
 const MAX_VALUE = 70;
@@ -20,7 +22,7 @@ export function formatPlan(plan: OfflinePlan): string {
             lines.push(`${pad}${marker} ${verb} ${resource.type} "${resource.name}"${resource.protect ? " (protected)" : ""}`);
             // Azure ownership tags are the same everywhere; other resources' tags (device twins) matter.
             const ownershipTags = resource.type.startsWith("azure-native:");
-            const inputs = flatten(resource.inputs).filter(([key]) => !(ownershipTags && key.startsWith("tags.")));
+            const inputs = flatten(withManifestSummary(resource.inputs)).filter(([key]) => !(ownershipTags && key.startsWith("tags.")));
             for (const line of wrap(inputs.map(([k, v]) => `${k}=${v}`))) lines.push(`${pad}    ${line}`);
             const waits = resource.dependencies.filter((urn) => urn !== resource.parent).map((urn) => byUrn.get(urn)?.name ?? urn);
             if (waits.length > 0) lines.push(`${pad}    waits on: ${waits.join(", ")}`);
@@ -52,6 +54,16 @@ export function formatPlan(plan: OfflinePlan): string {
     const components = plan.resources.filter((r) => !r.custom).length;
     lines.push(`${created} resources to create in ${components} components, ${read} reads of existing state.`);
     return lines.join("\n");
+}
+
+/** A deployment's manifest shown as its modules and routes; the whole manifest goes to deployment.json. */
+function withManifestSummary(inputs: Record<string, unknown>): Record<string, unknown> {
+    const content = inputs.content as DeploymentManifest | undefined;
+    if (!content?.modulesContent) return inputs;
+    const modules = Object.fromEntries(Object.entries(modulesOf(content)).map(([name, m]) => [name, m.image]));
+    const routes = content.modulesContent.$edgeHub?.["properties.desired"]?.routes ?? {};
+    const { content: _manifest, ...rest } = inputs;
+    return { ...rest, manifest: { modules: modules, routes } };
 }
 
 /** [dotted.path, printable value] for every leaf of an input tree. */

@@ -3,9 +3,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../components/config";
-import { StackFileError, findProjectDir, runOffline } from "../test/support/offline-engine";
+import { DeploymentManifest, redactManifest } from "../components/manifest";
+import { OfflinePlan, StackFileError, findProjectDir, runOffline } from "../test/support/offline-engine";
 import { formatPlan } from "./plan-format";
 import { parseArgs, UsageError } from "./args";
+
+const EDGE_DEPLOYMENT_TYPE = "pulumi-nodejs:dynamic/iot:EdgeDeployment";
 
 async function main(): Promise<void> {
     const args = parseArgs(process.argv.slice(2), { stack: "dev" });
@@ -13,9 +16,21 @@ async function main(): Promise<void> {
     const { plan } = await runOffline({ stack: args.stack, projectDir });
     const outDir = path.join(projectDir, "out", args.stack);
     fs.mkdirSync(outDir, { recursive: true });
-    fs.writeFileSync(path.join(outDir, "plan.json"), JSON.stringify(plan, null, 2) + "\n");
+    const written = [writeJson(path.join(outDir, "plan.json"), plan)];
+    const manifest = deploymentManifestOf(plan);
+    if (manifest) written.push(writeJson(path.join(outDir, "deployment.json"), redactManifest(manifest)));
     console.log(formatPlan(plan));
-    console.log(`Plan written to ${path.relative(process.cwd(), path.join(outDir, "plan.json"))}`);
+    console.log(`Written: ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}`);
+}
+
+function writeJson(file: string, value: unknown): string {
+    fs.writeFileSync(file, JSON.stringify(value, null, 2) + "\n");
+    return file;
+}
+
+/** The manifest the deployment would apply, from the plan (its credentials already redacted there). */
+function deploymentManifestOf(plan: OfflinePlan): DeploymentManifest | undefined {
+    return plan.resources.find((r) => r.type === EDGE_DEPLOYMENT_TYPE)?.inputs.content as DeploymentManifest | undefined;
 }
 
 if (process.env.EDGEML_REPORT_PEAK_MEMORY) {

@@ -3,6 +3,8 @@
 // from the resource name at run time (never written down) so every run and every stack agrees on them.
 import { createHash } from "crypto";
 import { configToml } from "../../components/iothub/edgeDeviceProvider";
+import { contentHash } from "../../components/iothub/deploymentContent";
+import { fleetConfigurationId } from "../../components/iothub/edgeDeploymentProvider";
 import { hostNameOf } from "../../components/iothub/hubClient";
 import { SECRET_SIG, SIG, unwrapSecrets } from "./wire-format";
 import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
@@ -130,6 +132,22 @@ function edgeDevice(inputs: Record<string, any>): MockResourceResult {
 }
 
 /** Answers with plain inputs, as a provider sees them, then puts secret inputs back as secrets, as the engine does. */
+/** What the EdgeDeployment provider returns once the manifest is applied (every device at desired version 2). */
+function edgeDeployment(inputs: Record<string, any>): MockResourceResult {
+    const hash = contentHash(inputs.content, inputs.registryPassword);
+    const configurationId = inputs.mode === "fleet" ? fleetConfigurationId(inputs.name, hash) : "";
+    return {
+        id: configurationId || `${inputs.name}-devices`,
+        state: {
+            ...inputs,
+            hostName: hostNameOf(inputs.serviceConnectionString),
+            contentHash: hash,
+            configurationId,
+            appliedVersions: Object.fromEntries((inputs.deviceIds ?? []).map((id: string) => [id, 2])),
+        },
+    };
+}
+
 function newResource(wireArgs: MockResourceArgs): MockResourceResult {
     const result = answerResource({ ...wireArgs, inputs: unwrapSecrets(wireArgs.inputs) });
     for (const [key, value] of Object.entries(wireArgs.inputs)) {
@@ -141,6 +159,7 @@ function newResource(wireArgs: MockResourceArgs): MockResourceResult {
 function answerResource(args: MockResourceArgs): MockResourceResult {
     if (args.type === "docker:index/image:Image") return dockerImage(args.inputs);
     if (args.type === "pulumi-nodejs:dynamic/iot:EdgeDevice") return edgeDevice(args.inputs);
+    if (args.type === "pulumi-nodejs:dynamic/iot:EdgeDeployment") return edgeDeployment(args.inputs);
     if (args.type === "azure-native:resources:ResourceGroup") {
         const name = args.inputs.resourceGroupName ?? args.name;
         return { id: resourceGroupId(name), state: { ...args.inputs, name } };

@@ -1,0 +1,90 @@
+// The IoT Edge deployment part of the stack configuration. Read by the config loader like every other key;
+// the manifest those keys describe is built and validated here with placeholder credentials and image, so a bad
+// route, module name, env name or createOptions fails at preview, naming the key, before anything is sent.
+import { ManifestInput, ManifestProblem, RESTART_POLICIES, RestartPolicy, formatProblem, validateManifest } from "./manifest";
+
+export const DEPLOYMENT_MODES = ["device", "fleet"] as const;
+
+export interface DeploymentConfig {
+    mode: (typeof DEPLOYMENT_MODES)[number];
+    /** Everything the manifest needs except the registry credentials and the image, which come from resources. */
+    manifest: Omit<ManifestInput, "registry" | "scoring"> & { scoring: Omit<ManifestInput["scoring"], "image"> };
+    targetCondition: string;
+    priority: number;
+    labels: Record<string, string>;
+    metrics: Record<string, string>;
+    verify: { enabled: boolean; timeoutSeconds: number; pollSeconds: number };
+    concurrency: number;
+}
+
+/** The reading functions of the config loader that this section uses. */
+export interface DeploymentConfigReader {
+    string(key: string): string;
+    oneOf<T extends string>(key: string, allowed: readonly T[]): T;
+    integer(key: string, min: number, max: number): number;
+    boolean(key: string): boolean;
+    keyValueList(key: string): Record<string, string>;
+    json(key: string): Record<string, unknown> | undefined;
+    problem(key: string, value: string, rule: string): void;
+}
+
+export function readDeploymentConfig(read: DeploymentConfigReader, stack: string): DeploymentConfig {
+    const sensorEnabled = read.boolean("simulatedSensor");
+    const sensorMessages = read.integer("sensorMessageCount", 1, 1_000_000);
+    const edgeRuntimeVersion = read.string("edgeRuntimeVersion");
+    if (!/^\d+\.\d+(\.\d+)?$/.test(edgeRuntimeVersion)) read.problem("edgeRuntimeVersion", edgeRuntimeVersion, "must be an IoT Edge version tag such as 1.5");
+    const config: DeploymentConfig = {
+        mode: read.oneOf("deploymentMode", DEPLOYMENT_MODES),
+        manifest: {
+            edgeRuntimeVersion,
+            scoring: {
+                name: read.string("scoringModuleName"),
+                status: "running",
+                restartPolicy: read.oneOf<RestartPolicy>("scoringRestartPolicy", RESTART_POLICIES),
+                startupOrder: 1,
+                env: read.keyValueList("scoringEnv"),
+                createOptions: read.json("scoringCreateOptions"),
+                inputName: read.string("scoringInputName"),
+                outputName: read.string("scoringOutputName"),
+                desiredProperties: read.json("scoringDesiredProperties"),
+            },
+            // The sensor stops after MessageCount messages, so a forgotten dev stack does not run up a bill.
+            sensor: sensorEnabled ? { name: "SimulatedTemperatureSensor", version: edgeRuntimeVersion, startupOrder: 2, env: { MessageCount: sensorMessages } } : undefined,
+            extraRoutes: read.keyValueList("extraRoutes"),
+            storeAndForwardTimeToLiveSecs: read.integer("storeAndForwardTtlSeconds", 60, 7 * 24 * 3600),
+        },
+        targetCondition: read.string("targetCondition") || `tags.environment='${stack}'`,
+        priority: read.integer("deploymentPriority", 0, 2_147_483_647),
+        labels: read.keyValueList("deploymentLabels"),
+        metrics: read.keyValueList("deploymentMetrics"),
+        verify: {
+            enabled: read.boolean("verifyRollout"),
+            timeoutSeconds: read.integer("rolloutTimeoutSeconds", 10, 3600),
+            pollSeconds: read.integer("rolloutPollSeconds", 1, 300),
+        },
+        concurrency: read.integer("deploymentConcurrency", 1, 64),
+    };
+    for (const problem of validateManifest(withPlaceholders(config))) {
+        read.problem(configKeyFor(problem), problem.name, formatProblem(problem));
+    }
+    return config;
+}
+
+/** The manifest input with stand-ins for what only resources know, for validation at preview. */
+export function withPlaceholders(config: DeploymentConfig): ManifestInput {
+    return {
+        ...config.manifest,
+        registry: { name: "registry", loginServer: "placeholder.azurecr.io", adminUsername: "placeholder", adminPassword: "placeholder" },
+        scoring: { ...config.manifest.scoring, image: `placeholder.azurecr.io/scoring@sha256:${"0".repeat(64)}` },
+    };
+}
+
+/** Which setting a manifest problem traces back to. */
+function configKeyFor(problem: ManifestProblem): string {
+    if (problem.kind === "route") return "extraRoutes";
+    if (problem.kind === "twin") return "scoringDesiredProperties";
+    if (problem.field?.startsWith("env")) return "scoringEnv";
+    if (problem.field?.includes("createOptions")) return "scoringCreateOptions";
+    return "scoringModuleName";
+}
+

@@ -1,0 +1,69 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { DeploymentConfig } from "./deploymentConfig";
+import { DeploymentManifest, SECRET_MARKER, assertValidManifest, buildManifest } from "./manifest";
+import { EdgeDeploymentResource } from "./iothub/edgeDeploymentResource";
+
+export interface EdgeDeploymentArgs {
+    /** Hub service connection string (secret), from IotHub. */
+    serviceConnectionString: pulumi.Input<string>;
+    /** Registry the devices pull from, from ContainerRegistry; the password is a secret. */
+    registry: { name: pulumi.Input<string>; loginServer: pulumi.Input<string>; adminUsername: pulumi.Input<string>; adminPassword: pulumi.Input<string> };
+    /** The scoring image pinned by digest, from ScoringImage. */
+    imageRef: pulumi.Input<string>;
+    /** Devices to apply to in device mode (their ids, and the identities must exist first). */
+    deviceIds: pulumi.Input<string>[];
+    /** Mode, manifest settings, fleet targeting and rollout verification, from the config loader. */
+    deployment: DeploymentConfig;
+    /** Base of the fleet configuration id; unique per stack. */
+    deploymentName: string;
+}
+
+/**
+ * The IoT Edge deployment of the scoring image: the manifest ($edgeAgent 1.1, $edgeHub 1.2, scoring module,
+ * optional simulated sensor, routes) built from the other components' outputs, then applied per device or as an
+ * at-scale deployment, optionally waiting for the devices to report it running.
+ */
+export class EdgeDeployment extends pulumi.ComponentResource {
+    /** The manifest as applied, registry password replaced by a redaction marker: safe to show and review. */
+    public readonly manifest: pulumi.Output<DeploymentManifest>;
+    public readonly configurationId: pulumi.Output<string>;
+    public readonly contentHash: pulumi.Output<string>;
+
+    constructor(name: string, args: EdgeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("edgeml:iot:EdgeDeployment", name, {}, opts);
+        const settings = args.deployment;
+        // The password never enters the manifest here: the provider adds it when sending, from a secret input.
+        this.manifest = pulumi
+            .all([args.registry.name, args.registry.loginServer, args.registry.adminUsername, args.imageRef])
+            .apply(([registryName, loginServer, adminUsername, image]) => {
+                const input = {
+                    ...settings.manifest,
+                    registry: { name: registryName, loginServer, adminUsername, adminPassword: SECRET_MARKER },
+                    scoring: { ...settings.manifest.scoring, image },
+                };
+                assertValidManifest(input);
+                return buildManifest(input);
+            });
+        const rollout = new EdgeDeploymentResource(
+            `${name}-rollout`,
+            {
+                serviceConnectionString: args.serviceConnectionString,
+                registryPassword: args.registry.adminPassword,
+                mode: settings.mode,
+                name: args.deploymentName,
+                content: this.manifest,
+                deviceIds: settings.mode === "device" ? args.deviceIds : [],
+                targetCondition: settings.mode === "fleet" ? settings.targetCondition : "",
+                priority: settings.priority,
+                labels: settings.labels,
+                metrics: settings.metrics,
+                verify: pulumi.output(args.imageRef).apply((image) => ({ ...settings.verify, moduleName: settings.manifest.scoring.name, image })),
+                concurrency: settings.concurrency,
+            },
+            { parent: this },
+        );
+        this.configurationId = rollout.configurationId;
+        this.contentHash = rollout.contentHash;
+        this.registerOutputs({ manifest: this.manifest, configurationId: this.configurationId, contentHash: this.contentHash });
+    }
+}
