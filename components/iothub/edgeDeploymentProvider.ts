@@ -8,7 +8,7 @@ import type { DeploymentManifest } from "../manifest";
 import { contentHash, describeContentChanges, withRegistryPassword } from "./deploymentContent";
 import { RegistryFactory, connectWithSdk, hostNameOf } from "./hubClient";
 import { DEFAULT_RETRY_POLICY, RetryPolicy, describeHubError, statusOf, withRetry } from "./retry";
-import { VerifySettings, verifyConfiguration, verifyDevices } from "./rollout";
+import { Clock, REAL_CLOCK, VerifySettings, verifyConfiguration, verifyDevices } from "./rollout";
 
 export type DeploymentMode = "device" | "fleet";
 
@@ -46,7 +46,7 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
     constructor(
         private readonly connect: RegistryFactory = connectWithSdk,
         private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
-        private readonly sleep?: (ms: number) => Promise<void>,
+        private readonly clock: Clock = REAL_CLOCK,
     ) {}
 
     async check(_olds: unknown, news: EdgeDeploymentInputs): Promise<pulumi.dynamic.CheckResult> {
@@ -83,7 +83,7 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
             const changed = { ...current, targetCondition: news.targetCondition, priority: news.priority, labels: news.labels, metrics: { queries: news.metrics } };
             return registry.updateConfiguration(changed as never);
         }, this.retry);
-        if (news.verify.enabled) await verifyConfiguration(registry, id, news.verify, this.retry, this.sleep);
+        if (news.verify.enabled) await verifyConfiguration(registry, id, news.verify, this.retry, this.clock);
         return { outs: { ...olds, ...news, hostName: olds.hostName, configurationId: id } };
     }
 
@@ -107,11 +107,11 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
         if (inputs.mode === "fleet") {
             const configurationId = fleetConfigurationId(inputs.name, hash);
             await this.addConfiguration(registry, configurationId, content, inputs);
-            if (inputs.verify.enabled) await verifyConfiguration(registry, configurationId, inputs.verify, this.retry, this.sleep);
+            if (inputs.verify.enabled) await verifyConfiguration(registry, configurationId, inputs.verify, this.retry, this.clock);
             return { ...base, configurationId, appliedVersions: {} };
         }
         const appliedVersions = await this.applyToDevices(registry, inputs.deviceIds, content, inputs.concurrency);
-        if (inputs.verify.enabled) await verifyDevices(registry, appliedVersions, inputs.verify, this.retry, this.sleep);
+        if (inputs.verify.enabled) await verifyDevices(registry, appliedVersions, inputs.verify, this.retry, this.clock);
         return { ...base, configurationId: "", appliedVersions };
     }
 

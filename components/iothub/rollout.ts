@@ -19,6 +19,14 @@ interface EdgeAgentReported {
     modules?: Record<string, { runtimeStatus?: string; settings?: { image?: string } }>;
 }
 
+/** Time as the rollout checks see it; tests pass a simulated one. */
+export interface Clock {
+    now(): number;
+    sleep(ms: number): Promise<void>;
+}
+
+export const REAL_CLOCK: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
+
 type DeviceVerdict = { state: "done" } | { state: "waiting"; why: string } | { state: "failed"; why: string };
 
 /** Judges one device's $edgeAgent twin against the desired version it was given. */
@@ -46,9 +54,9 @@ export async function verifyDevices(
     desiredVersions: Record<string, number>,
     verify: VerifySettings,
     retry: RetryPolicy,
-    sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    clock: Clock = REAL_CLOCK,
 ): Promise<void> {
-    const deadline = Date.now() + verify.timeoutSeconds * 1000;
+    const deadline = clock.now() + verify.timeoutSeconds * 1000;
     let pending = Object.keys(desiredVersions);
     const lastWhy: Record<string, string> = {};
     for (;;) {
@@ -66,7 +74,7 @@ export async function verifyDevices(
         for (const [id, verdict] of verdicts) if (verdict.state === "waiting") lastWhy[id] = verdict.why;
         pending = verdicts.filter(([, v]) => v.state === "waiting").map(([id]) => id);
         if (pending.length === 0) return;
-        if (Date.now() + verify.pollSeconds * 1000 > deadline) {
+        if (clock.now() + verify.pollSeconds * 1000 > deadline) {
             throw new RolloutError(
                 `rollout not confirmed within ${verify.timeoutSeconds}s on ${pending.length} device(s): ` +
                     pending.slice(0, 10).map((id) => `${id} (${lastWhy[id]})`).join("; ") +
@@ -74,7 +82,7 @@ export async function verifyDevices(
                     ". The manifest was applied; edgeAgent applies it when the device is online.",
             );
         }
-        await sleep(verify.pollSeconds * 1000);
+        await clock.sleep(verify.pollSeconds * 1000);
     }
 }
 
@@ -91,21 +99,21 @@ export async function verifyConfiguration(
     configurationId: string,
     verify: VerifySettings,
     retry: RetryPolicy,
-    sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    clock: Clock = REAL_CLOCK,
 ): Promise<SystemMetrics> {
-    const deadline = Date.now() + verify.timeoutSeconds * 1000;
+    const deadline = clock.now() + verify.timeoutSeconds * 1000;
     for (;;) {
         const configuration = await withRetry(`read configuration ${configurationId}`, () => registry.getConfiguration(configurationId), retry);
         const metrics = ((configuration.responseBody as { systemMetrics?: { results?: SystemMetrics } }).systemMetrics?.results ?? {}) as SystemMetrics;
         const [targeted, applied, succeeded, failed] = [metrics.targetedCount ?? 0, metrics.appliedCount ?? 0, metrics.reportedSuccessfulCount ?? 0, metrics.reportedFailedCount ?? 0];
         if (failed > 0) throw new RolloutError(`deployment ${configurationId}: ${failed} of ${applied} device(s) report failure (see its reportedFailedCount query in the portal)`);
         if (applied === targeted && succeeded === applied) return metrics;
-        if (Date.now() + verify.pollSeconds * 1000 > deadline) {
+        if (clock.now() + verify.pollSeconds * 1000 > deadline) {
             throw new RolloutError(
                 `deployment ${configurationId} not settled within ${verify.timeoutSeconds}s: targeted ${targeted}, applied ${applied}, ` +
                     `reporting success ${succeeded}, failure ${failed}`,
             );
         }
-        await sleep(verify.pollSeconds * 1000);
+        await clock.sleep(verify.pollSeconds * 1000);
     }
 }
