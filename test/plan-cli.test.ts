@@ -4,6 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { fakeKey } from "./support/azure-mocks";
 import { REPO_ROOT } from "./support/offline-engine";
 
 function plan(args: string[], cwd = REPO_ROOT) {
@@ -23,6 +24,20 @@ describe("npm start (the offline plan)", () => {
         const written = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "out", "dev", "plan.json"), "utf8"));
         assert.strictEqual(written.stack, "dev");
         assert.ok(written.resources.every((r: any) => typeof r.type === "string" && Array.isArray(r.dependencies)));
+    });
+
+    it("writes out/dev/deployment.json: the manifest as applied, credentials redacted", () => {
+        const result = plan([]);
+        assert.strictEqual(result.status, 0, result.stderr);
+        const text = fs.readFileSync(path.join(REPO_ROOT, "out", "dev", "deployment.json"), "utf8");
+        const manifest = JSON.parse(text);
+        const desired = manifest.modulesContent.$edgeAgent["properties.desired"];
+        assert.strictEqual(desired.schemaVersion, "1.1");
+        assert.match(desired.modules.scoring.settings.image, /^edgemldevacr\.azurecr\.io\/edgeml\/scoring@sha256:[0-9a-f]{64}$/);
+        assert.strictEqual(desired.runtime.settings.registryCredentials.edgemldevacr.password, "[secret]");
+        assert.ok(!text.includes(fakeKey("acr:edgemldevacr:1")), "no registry password in the review copy");
+        assert.strictEqual(manifest.modulesContent.$edgeHub["properties.desired"].schemaVersion, "1.2");
+        assert.match(result.stdout, /Written: out\/dev\/plan\.json, out\/dev\/deployment\.json/);
     });
 
     describe("with a broken stack file", () => {

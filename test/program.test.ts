@@ -70,6 +70,23 @@ describe("the program", () => {
                 assert.strictEqual(run.plan.outputs.modelVersion, version.inputs.version);
             });
 
+            it("deploys exactly the image ScoringImage pushed, pulled with ContainerRegistry's credentials", () => {
+                const rollout = resourceOfType(run.plan, "pulumi-nodejs:dynamic/iot:EdgeDeployment");
+                const registry = resourceOfType(run.plan, "azure-native:containerregistry:Registry");
+                const image = resourceOfType(run.plan, "docker:index/image:Image");
+                const desired = (rollout.inputs.content as any).modulesContent.$edgeAgent["properties.desired"];
+                assert.strictEqual(desired.modules.scoring.settings.image, run.plan.outputs.scoringImageRef);
+                const loginServer = `${String(registry.inputs.registryName).toLowerCase()}.azurecr.io`;
+                assert.deepStrictEqual(desired.runtime.settings.registryCredentials[String(registry.inputs.registryName)], {
+                    address: loginServer,
+                    username: registry.inputs.registryName,
+                    password: "[secret]",
+                });
+                assert.strictEqual(rollout.inputs.registryPassword, "[secret]", "the password reaches the provider as a secret");
+                assert.strictEqual(rollout.inputs.serviceConnectionString, "[secret]");
+                assert.ok(rollout.dependencies.includes(image.urn) && rollout.dependencies.includes(registry.urn));
+            });
+
             it("wires the registry into the workspace", () => {
                 const workspace = resourceOfType(run.plan, "azure-native:machinelearningservices:Workspace");
                 const registry = resourceOfType(run.plan, "azure-native:containerregistry:Registry");
@@ -78,6 +95,24 @@ describe("the program", () => {
             });
         });
     }
+
+    it("rolls dev out per device after the identities exist, and prod as a fleet deployment", async () => {
+        const devPlan = (await runOffline({ stack: "dev" })).plan;
+        const dev = resourceOfType(devPlan, "pulumi-nodejs:dynamic/iot:EdgeDeployment");
+        const device = resourceOfType(devPlan, "pulumi-nodejs:dynamic/iot:EdgeDevice");
+        assert.deepStrictEqual([dev.inputs.mode, dev.inputs.deviceIds], ["device", ["dev-edge-01"]]);
+        assert.ok(dev.dependencies.includes(device.urn));
+        assert.strictEqual((dev.inputs.verify as any).enabled, true);
+        const prodPlan = (await runOffline({ stack: "prod" })).plan;
+        const prod = resourceOfType(prodPlan, "pulumi-nodejs:dynamic/iot:EdgeDeployment");
+        assert.deepStrictEqual([prod.inputs.mode, prod.inputs.priority], ["fleet", 20]);
+        assert.match(String(prod.inputs.targetCondition), /tags\.environment='prod'/);
+        assert.match(String(prodPlan.outputs.deploymentConfigurationId), /^edgeml-prod-[0-9a-f]{12}$/);
+        // Every prod device carries the tags the target condition selects.
+        for (const d of prodPlan.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/iot:EdgeDevice")) {
+            assert.deepStrictEqual(d.inputs.tags, { environment: "prod", fleet: "anomaly-detection" });
+        }
+    });
 
     it("protects prod's stateful resources and leaves dev's unprotected", async () => {
         const prod = await runOffline({ stack: "prod" });

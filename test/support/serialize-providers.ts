@@ -1,0 +1,31 @@
+// Run as a child process by test/providers.test.ts (the offline engine, loaded in the test process, stubs out
+// provider serialization). Serializes each provider exactly as pulumi.dynamic.Resource does, loads the code in
+// a fresh module scope as Pulumi's dynamic provider host would, and calls its pure methods.
+import * as pulumi from "@pulumi/pulumi";
+import Module = require("module");
+import { EdgeDeploymentProvider } from "../../components/iothub/edgeDeploymentProvider";
+import { EdgeDeviceProvider } from "../../components/iothub/edgeDeviceProvider";
+import { deploymentInputs, manifestFor, IMAGE_B } from "./deployment-fixtures";
+
+async function load(provider: object): Promise<{ size: number; handler: any }> {
+    const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+    const module = new Module("provider", undefined) as any;
+    module.paths = (Module as any)._nodeModulePaths(process.cwd());
+    module._compile(serialized.text, "serialized-provider.js");
+    return { size: serialized.text.length, handler: module.exports[serialized.exportName]() };
+}
+
+async function main(): Promise<void> {
+    const connectionString = "HostName=h.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=AAAA";
+    const device = await load(new EdgeDeviceProvider());
+    const check = await device.handler.check({}, { serviceConnectionString: connectionString, deviceId: "bad/id", tags: {} });
+    const deployment = await load(new EdgeDeploymentProvider());
+    const olds = { ...deploymentInputs(connectionString, { mode: "fleet" }), hostName: "h.azure-devices.net", contentHash: "0", configurationId: "c", appliedVersions: {} };
+    const diff = await deployment.handler.diff("c", olds, deploymentInputs(connectionString, { mode: "fleet", content: manifestFor(IMAGE_B) }));
+    console.log(JSON.stringify({ deviceCheck: check.failures, deploymentDiff: diff, sizes: [device.size, deployment.size] }));
+}
+
+main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+});
