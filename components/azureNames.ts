@@ -2,6 +2,8 @@
 // failed (to be quoted in a config error) or undefined. Rules are from the Azure resource naming docs
 // ("Naming rules and restrictions for Azure resources") and the IoT Hub identity registry docs.
 
+import { imageReferenceProblem } from "./manifest/imageReference";
+
 export type NameCheck = (value: string) => string | undefined;
 
 function rule(description: string, test: (value: string) => boolean): NameCheck {
@@ -81,8 +83,5 @@ export const imageRepository = rule(
     (v) => /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(v) && v.length <= 256,
 );
 
-// A full image reference as Docker accepts it: [host[:port]/]path[:tag][@sha256:digest].
-export const imageReference = rule(
-    "an image reference such as python:3.11-slim or myregistry.azurecr.io/base/python:3.11-slim",
-    (v) => /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/.test(v),
-);
+// A full image reference as Docker accepts it; the manifest module owns Docker's reference grammar.
+export const imageReference: NameCheck = (v) => imageReferenceProblem(v);

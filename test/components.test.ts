@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerRegistry } from "../components/containerRegistry";
-import { IotHub } from "../components/iotHub";
+import { IotHub, IotHubArgs } from "../components/iotHub";
 import { MlWorkspace } from "../components/mlWorkspace";
 import { runOffline } from "./support/offline-engine";
 import { armIdOf, resourceOfType } from "./support/plan-queries";
@@ -31,24 +31,22 @@ describe("ContainerRegistry", () => {
     });
 });
 
+/** Plans an IotHub with two edge devices tagged for a test environment. */
+async function planHub(sizing: Pick<IotHubArgs, "hubName" | "sku" | "units" | "partitions">) {
+    let hub!: IotHub;
+    const { plan } = await runOffline({
+        stack: "dev",
+        program: () => {
+            hub = new IotHub("iot", { ...placement, ...sizing, edgeDevices: ["edge-a", "edge-b"], deviceTags: { environment: "test" } });
+            return {};
+        },
+    });
+    return { plan, hub };
+}
+
 describe("IotHub", () => {
     it("sizes the hub from its args and builds a secret iothubowner connection string", async () => {
-        let hub!: IotHub;
-        const { plan } = await runOffline({
-            stack: "dev",
-            program: () => {
-                hub = new IotHub("iot", {
-                    ...placement,
-                    hubName: "test-hub-1",
-                    sku: "S2",
-                    units: 3,
-                    partitions: 8,
-                    edgeDevices: ["edge-a", "edge-b"],
-                    deviceTags: { environment: "test" },
-                });
-                return {};
-            },
-        });
+        const { plan, hub } = await planHub({ hubName: "test-hub-1", sku: "S2", units: 3, partitions: 8 });
         const resource = resourceOfType(plan, "azure-native:iothub:IotHubResource");
         assert.deepStrictEqual(resource.inputs.sku, { name: "S2", capacity: 3 });
         assert.deepStrictEqual((resource.inputs.properties as any).eventHubEndpoints.events.partitionCount, 8);
@@ -62,22 +60,7 @@ describe("IotHub", () => {
     });
 
     it("registers each edge device as a child with the service credentials and tags, its secrets kept secret", async () => {
-        let hub!: IotHub;
-        const { plan } = await runOffline({
-            stack: "dev",
-            program: () => {
-                hub = new IotHub("iot", {
-                    ...placement,
-                    hubName: "test-hub-2",
-                    sku: "S1",
-                    units: 1,
-                    partitions: 2,
-                    edgeDevices: ["edge-a", "edge-b"],
-                    deviceTags: { environment: "test" },
-                });
-                return {};
-            },
-        });
+        const { plan, hub } = await planHub({ hubName: "test-hub-2", sku: "S1", units: 1, partitions: 2 });
         const devices = plan.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/iot:EdgeDevice");
         const component = resourceOfType(plan, "edgeml:iot:IotHub");
         assert.deepStrictEqual(devices.map((d) => d.inputs.deviceId), ["edge-a", "edge-b"]);
