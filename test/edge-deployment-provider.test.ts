@@ -172,6 +172,17 @@ describe("EdgeDeployment provider (against the IoT Hub emulator)", () => {
             await assert.rejects(provider.create(fleet({ verify, content: manifestFor(IMAGE_B), priority: 11 })), /1 of 3 device\(s\) report failure/);
         });
 
+        it("reads back targeting edited outside Pulumi as drift, and a deleted deployment as gone", async () => {
+            const { id, outs } = await provider.create(fleet());
+            const edited = (await hub.registry().getConfiguration(id)).responseBody as any;
+            await hub.registry().updateConfiguration({ ...edited, priority: 99 });
+            const read = await provider.read(id, outs as EdgeDeploymentOutputs);
+            assert.strictEqual(read.props.priority, 99);
+            assert.strictEqual((await provider.diff(id, read.props, fleet())).changes, true, "the next up puts priority back");
+            await hub.registry().removeConfiguration(id);
+            assert.deepStrictEqual(await provider.read(id, outs as EdgeDeploymentOutputs), {});
+        });
+
         it("survives faults without duplicating or losing the deployment, and deleting twice succeeds", async () => {
             hub.faults.configure({ script: ["dropAfterCommit", "throttle", "unavailable"], retryAfterSeconds: 0 });
             const { id, outs } = await provider.create(fleet());

@@ -99,6 +99,28 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
         }
     }
 
+    /** Fleet mode: the configuration as the hub holds it now (targeting edited in the portal shows as drift). */
+    async read(id: string, props: EdgeDeploymentOutputs): Promise<pulumi.dynamic.ReadResult> {
+        // Per-device content has no object of its own in the hub to read back; what was applied stays recorded.
+        if (props.mode !== "fleet") return { id, props };
+        const registry = this.connect(props.serviceConnectionString);
+        try {
+            const current = (await withRetry(`read deployment ${id}`, () => registry.getConfiguration(id), this.retry)).responseBody as unknown as {
+                targetCondition: string;
+                priority: number;
+                labels?: Record<string, string>;
+                metrics?: { queries?: Record<string, string> };
+            };
+            return {
+                id,
+                props: { ...props, targetCondition: current.targetCondition, priority: current.priority, labels: current.labels ?? {}, metrics: current.metrics?.queries ?? {} },
+            };
+        } catch (error) {
+            if (statusOf(error) === 404) return {};
+            throw error;
+        }
+    }
+
     private async rollOut(inputs: EdgeDeploymentInputs): Promise<EdgeDeploymentOutputs> {
         const registry = this.connect(inputs.serviceConnectionString);
         const content = withRegistryPassword(inputs.content, inputs.registryPassword);
