@@ -38,6 +38,7 @@ const ml = new MlWorkspace(
 );
 
 const model = new ModelRegistration("model", {
+    subscriptionId: ml.subscriptionId,
     resourceGroupName: ml.resourceGroupName,
     workspaceName: ml.workspaceName,
     modelPath: config.model.path,

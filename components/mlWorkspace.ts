@@ -45,6 +45,8 @@ export class MlWorkspace extends pulumi.ComponentResource {
     public readonly keyVaultId: pulumi.Output<string>;
     public readonly insightsId: pulumi.Output<string>;
     public readonly principalId: pulumi.Output<string>;
+    /** Subscription of the workspace, for azureml:// URIs. */
+    public readonly subscriptionId: pulumi.Output<string>;
 
     constructor(name: string, args: MlWorkspaceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edgeml:ml:MlWorkspace", name, {}, opts);
@@ -134,6 +136,7 @@ export class MlWorkspace extends pulumi.ComponentResource {
         this.keyVaultId = vault.id;
         this.insightsId = insights.id;
         this.principalId = workspace.identity.apply((identity) => identity?.principalId ?? "");
+        this.subscriptionId = client.subscriptionId;
 
         this.registerOutputs({
             workspaceName: this.workspaceName,
@@ -144,6 +147,7 @@ export class MlWorkspace extends pulumi.ComponentResource {
             keyVaultId: this.keyVaultId,
             insightsId: this.insightsId,
             principalId: this.principalId,
+            subscriptionId: this.subscriptionId,
         });
     }
 }

@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as authorization from "@pulumi/azure-native/authorization";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
 import * as storage from "@pulumi/azure-native/storage";
 import type { ModelFileInfo } from "./modelFile";
@@ -8,6 +7,8 @@ import type { ModelFileInfo } from "./modelFile";
 export const DEFAULT_DATASTORE = "workspaceblobstore";
 
 export interface ModelRegistrationArgs {
+    /** Subscription of the workspace, part of the model's azureml:// URI. */
+    subscriptionId: pulumi.Input<string>;
     /** Resource group of the workspace. */
     resourceGroupName: pulumi.Input<string>;
     /** Workspace to register the model in; an output, so registration waits for the workspace. */
@@ -72,8 +73,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
             { ...workspace, name: args.modelName, properties: { description: args.description, tags: args.tags } },
             child,
         );
-        const subscriptionId = authorization.getClientConfigOutput(child).subscriptionId;
-        const modelUri = pulumi.interpolate`azureml://subscriptions/${subscriptionId}/resourcegroups/${args.resourceGroupName}/workspaces/${args.workspaceName}/datastores/${DEFAULT_DATASTORE}/paths/${blob.name.apply(() => blobPath)}`;
+        const modelUri = pulumi.interpolate`azureml://subscriptions/${args.subscriptionId}/resourcegroups/${args.resourceGroupName}/workspaces/${args.workspaceName}/datastores/${DEFAULT_DATASTORE}/paths/${blob.name.apply(() => blobPath)}`;
         const version = new machinelearningservices.ModelVersion(
             `${name}-version`,
             {

@@ -37,6 +37,7 @@ describe("ModelRegistration", () => {
                     containerRegistryId: "/subscriptions/s/resourceGroups/rg-ml/providers/Microsoft.ContainerRegistry/registries/acr",
                 });
                 const model = new ModelRegistration("model", {
+                    subscriptionId: ml.subscriptionId,
                     resourceGroupName: ml.resourceGroupName,
                     workspaceName: ml.workspaceName,
                     modelPath,
