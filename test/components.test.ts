@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ContainerRegistry } from "../components/containerRegistry";
 import { IotHub, IotHubArgs } from "../components/iotHub";
 import { MlWorkspace } from "../components/mlWorkspace";
-import { runOffline } from "./support/offline-engine";
+import { outputValue, runOffline } from "./support/offline-engine";
 import { armIdOf, resourceOfType } from "./support/plan-queries";
 
 const placement = { resourceGroupName: "rg-test", location: "northeurope", tags: { stack: "test" } };
@@ -24,8 +24,8 @@ describe("ContainerRegistry", () => {
         assert.strictEqual(acr.parent, resourceOfType(plan, "edgeml:registry:ContainerRegistry").urn);
         assert.strictEqual(await pulumi.isSecret(registry.adminPassword), true);
         assert.strictEqual(await pulumi.isSecret(registry.loginServer), false);
-        assert.strictEqual(await valueOf(registry.loginServer), "testacr01.azurecr.io");
-        assert.strictEqual(await valueOf(registry.adminUsername), "testacr01");
+        assert.strictEqual(await outputValue(registry.loginServer), "testacr01.azurecr.io");
+        assert.strictEqual(await outputValue(registry.adminUsername), "testacr01");
         assert.strictEqual(plan.outputs.password, "[secret]");
         assert.ok(plan.invokes.some((i) => i.token === "azure-native:containerregistry:listRegistryCredentials"));
     });
@@ -51,10 +51,10 @@ describe("IotHub", () => {
         assert.deepStrictEqual(resource.inputs.sku, { name: "S2", capacity: 3 });
         assert.deepStrictEqual((resource.inputs.properties as any).eventHubEndpoints.events.partitionCount, 8);
         assert.strictEqual(resource.parent, resourceOfType(plan, "edgeml:iot:IotHub").urn);
-        assert.strictEqual(await valueOf(hub.hostName), "test-hub-1.azure-devices.net");
+        assert.strictEqual(await outputValue(hub.hostName), "test-hub-1.azure-devices.net");
         assert.strictEqual(await pulumi.isSecret(hub.serviceConnectionString), true);
         assert.match(
-            (await valueOf(hub.serviceConnectionString)) as string,
+            (await outputValue(hub.serviceConnectionString)) as string,
             /^HostName=test-hub-1\.azure-devices\.net;SharedAccessKeyName=iothubowner;SharedAccessKey=[A-Za-z0-9+/=]+$/,
         );
     });
@@ -74,7 +74,7 @@ describe("IotHub", () => {
             assert.strictEqual(await pulumi.isSecret(device.configToml), true);
         }
         assert.strictEqual(await pulumi.isSecret(hub.deviceConfigTomls), true);
-        const tomls = (await valueOf(hub.deviceConfigTomls)) as Record<string, string>;
+        const tomls = (await outputValue(hub.deviceConfigTomls)) as Record<string, string>;
         assert.deepStrictEqual(Object.keys(tomls), ["edge-a", "edge-b"]);
         assert.match(tomls["edge-a"], /connection_string = "HostName=test-hub-2\.azure-devices\.net;DeviceId=edge-a;SharedAccessKey=/);
     });
@@ -124,7 +124,3 @@ describe("MlWorkspace", () => {
         for (const dependency of [storage, vault, insights]) assert.ok(workspace.dependencies.includes(dependency.urn), dependency.name);
     });
 });
-
-function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return (output as unknown as { promise(): Promise<T> }).promise();
-}

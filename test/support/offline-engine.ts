@@ -157,8 +157,12 @@ async function redactedValue(value: unknown): Promise<unknown> {
     if (!pulumi.Output.isInstance(value)) return value;
     const output = value as pulumi.Output<unknown>;
     if (await pulumi.isSecret(output)) return SECRET_MARKER;
-    // Output.promise() is internal but rejects when the value fails, where apply() would leave us waiting.
-    return (output as unknown as { promise(): Promise<unknown> }).promise();
+    return outputValue(output);
+}
+
+/** An Output's value. Output.promise() is internal but rejects when the value fails, where apply() would hang. */
+export function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
+    return (output as unknown as { promise(): Promise<T> }).promise();
 }
 
 
