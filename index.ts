@@ -1,6 +1,7 @@
 // Reads the stack configuration, composes the components and exports the stack outputs; nothing else.
 import { loadConfig } from "./components/config";
 import { ContainerRegistry } from "./components/containerRegistry";
+import { deployingClient } from "./components/existing";
 import { EdgeDeployment } from "./components/edgeDeployment";
 import { IotHub } from "./components/iotHub";
 import { MlWorkspace } from "./components/mlWorkspace";
@@ -10,22 +11,19 @@ import { ScoringImage } from "./components/scoringImage";
 
 const config = loadConfig();
 const stateful = { protect: config.protect };
+const client = deployingClient();
 const group = stackResourceGroup(config, stateful);
 const placement = { resourceGroupName: group.name, location: config.location, tags: config.tags };
 
-const registry = new ContainerRegistry(
-    "registry",
-    { ...placement, registryName: config.registry.name, sku: config.registry.sku },
-    stateful,
-);
+// Each of registry, hub and workspace is created, or read when the stack names an existing one; either way
+// they expose the same outputs, so nothing below depends on which.
+const registry = new ContainerRegistry("registry", { ...placement, registry: config.registry, subscriptionId: client.subscriptionId }, stateful);
 const hub = new IotHub(
     "hub",
     {
         ...placement,
-        hubName: config.iotHub.name,
-        sku: config.iotHub.sku,
-        units: config.iotHub.units,
-        partitions: config.iotHub.partitions,
+        hub: config.iotHub,
+        subscriptionId: client.subscriptionId,
         edgeDevices: config.edgeDevices,
         deviceTags: config.deviceTags,
     },
@@ -33,7 +31,7 @@ const hub = new IotHub(
 );
 const ml = new MlWorkspace(
     "ml",
-    { ...placement, ...config.workspace, workspaceName: config.workspace.name, containerRegistryId: registry.registryId },
+    { ...placement, workspace: config.workspace, containerRegistryId: registry.registryId, client },
     stateful,
 );
 
@@ -41,12 +39,7 @@ const model = new ModelRegistration("model", {
     subscriptionId: ml.subscriptionId,
     resourceGroupName: ml.resourceGroupName,
     workspaceName: ml.workspaceName,
-    modelPath: config.model.path,
-    file: config.model.file,
-    modelName: config.model.name,
-    version: config.model.version,
-    description: config.model.description,
-    tags: config.model.tags,
+    model: config.model,
 });
 const image = new ScoringImage("scoring", {
     context: config.image.context,
@@ -57,8 +50,8 @@ const image = new ScoringImage("scoring", {
     repository: config.image.repository,
     platform: config.image.platform,
     baseImage: config.image.baseImage,
-    modelName: config.model.name,
-    modelVersion: config.model.version,
+    modelName: model.modelName,
+    modelVersion: model.modelVersion,
 });
 
 const deployment = new EdgeDeployment("edge", {

@@ -1,23 +1,26 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as containerregistry from "@pulumi/azure-native/containerregistry";
-import type { RegistrySku } from "./config";
+import type { NewRegistry } from "./config";
+import { AzureStateError, ExistingResource, existingId } from "./existing";
+import { EXISTING_KINDS } from "./existingConfig";
 
 export interface ContainerRegistryArgs {
-    /** Resource group that holds the stack, so the registry goes away with its environment. */
+    /** Resource group that holds the stack, so a new registry goes away with its environment. */
     resourceGroupName: pulumi.Input<string>;
     /** Region of the stack; keeping the registry near the hub keeps image pulls on one continent. */
     location: pulumi.Input<string>;
-    /** Globally unique registry name, validated by the config loader. */
-    registryName: string;
-    /** Basic for development; Standard or Premium when a fleet pulls at once. */
-    sku: RegistrySku;
+    /** A registry to create (name and tier validated by the config loader), or an existing one to read. */
+    registry: NewRegistry | ExistingResource;
+    /** Subscription of the deploying identity, for the existing registry's resource id. */
+    subscriptionId: pulumi.Input<string>;
     /** Ownership tags shown in the portal. */
     tags: Record<string, string>;
 }
 
 /**
  * An Azure Container Registry with its admin user on: IoT Edge's edgeAgent pulls module images with a
- * username/password pair (registryCredentials in the deployment manifest), not with Azure AD.
+ * username/password pair (registryCredentials in the deployment manifest), not with Azure AD. An existing
+ * registry is read, never changed, and must already have its admin user on.
  */
 export class ContainerRegistry extends pulumi.ComponentResource {
     public readonly registryName: pulumi.Output<string>;
@@ -28,26 +31,31 @@ export class ContainerRegistry extends pulumi.ComponentResource {
 
     constructor(name: string, args: ContainerRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edgeml:registry:ContainerRegistry", name, {}, opts);
-
-        const registry = new containerregistry.Registry(
-            `${name}-acr`,
-            {
-                registryName: args.registryName,
-                resourceGroupName: args.resourceGroupName,
-                location: args.location,
-                sku: { name: args.sku },
-                adminUserEnabled: true,
-                tags: args.tags,
-            },
-            { parent: this },
-        );
+        const spec = args.registry;
+        const registry = spec.existing
+            ? containerregistry.Registry.get(`${name}-acr`, existingId(spec, EXISTING_KINDS.registry.providerType, args.subscriptionId), { parent: this })
+            : new containerregistry.Registry(
+                  `${name}-acr`,
+                  {
+                      registryName: spec.name,
+                      resourceGroupName: args.resourceGroupName,
+                      location: args.location,
+                      sku: { name: spec.sku },
+                      adminUserEnabled: true,
+                      tags: args.tags,
+                  },
+                  { parent: this },
+              );
+        const resourceGroupName = spec.existing ? spec.resourceGroupName : args.resourceGroupName;
+        // An existing registry with the admin user off would only fail later, on every device, as "unauthorized".
+        const usableName = pulumi.all([registry.name, registry.adminUserEnabled]).apply(([registryName, adminEnabled]) => {
+            if (spec.existing && !adminEnabled) throw adminUserOff(spec, registryName);
+            return registryName;
+        });
         // Reading the credentials after the registry exists (its name is an output) orders the call after creation.
-        const credentials = containerregistry.listRegistryCredentialsOutput(
-            { registryName: registry.name, resourceGroupName: args.resourceGroupName },
-            { parent: this },
-        );
+        const credentials = containerregistry.listRegistryCredentialsOutput({ registryName: usableName, resourceGroupName }, { parent: this });
 
-        this.registryName = registry.name;
+        this.registryName = usableName;
         this.registryId = registry.id;
         this.loginServer = registry.loginServer;
         this.adminUsername = credentials.apply((c) => required(c.username, "username"));
@@ -63,8 +71,16 @@ export class ContainerRegistry extends pulumi.ComponentResource {
     }
 }
 
+function adminUserOff(ref: ExistingResource, registryName: string): AzureStateError {
+    return new AzureStateError(
+        `the container registry ${registryName} (edgeml:${ref.configKey}) has its admin user disabled. IoT Edge devices pull ` +
+            `module images with the registry's admin username and password, so enable it: ` +
+            `az acr update --name ${registryName} --resource-group ${ref.resourceGroupName} --admin-enabled true`,
+    );
+}
+
 function required(value: string | undefined, what: string): string {
     // Azure returns no credentials when the admin user is off; say so instead of wiring an empty password.
-    if (!value) throw new Error(`the registry returned no admin ${what}: is its admin user enabled?`);
+    if (!value) throw new AzureStateError(`the registry returned no admin ${what}: is its admin user enabled?`);
     return value;
 }

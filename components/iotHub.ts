@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as iothub from "@pulumi/azure-native/iothub";
-import type { IotHubSku } from "./config";
+import type { NewIotHub } from "./config";
+import { AzureStateError, ExistingResource, existingId } from "./existing";
+import { EXISTING_KINDS } from "./existingConfig";
 import { EdgeDevice } from "./iothub/edgeDevice";
 
 export interface IotHubArgs {
@@ -8,14 +10,13 @@ export interface IotHubArgs {
     resourceGroupName: pulumi.Input<string>;
     /** Region of the stack. */
     location: pulumi.Input<string>;
-    /** Globally unique hub name; devices reach it as <name>.azure-devices.net. */
-    hubName: string;
-    /** F1 or a standard tier: basic tiers lack the module twins IoT Edge relies on. */
-    sku: IotHubSku;
-    /** Units bound the daily message quota, so they scale with the fleet. */
-    units: number;
-    /** Device-to-cloud partitions; fixed for the hub's lifetime, so chosen up front. */
-    partitions: number;
+    /**
+     * A hub to create (globally unique name, F1 or a standard tier, units bounding the daily message quota,
+     * partitions fixed for the hub's lifetime), or an existing one to read; devices are registered in either.
+     */
+    hub: NewIotHub | ExistingResource;
+    /** Subscription of the deploying identity, for the existing hub's resource id. */
+    subscriptionId: pulumi.Input<string>;
     /** Ownership tags shown in the portal. */
     tags: Record<string, string>;
     /** IoT Edge device identities to register. */
@@ -39,36 +40,44 @@ export class IotHub extends pulumi.ComponentResource {
     constructor(name: string, args: IotHubArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edgeml:iot:IotHub", name, {}, opts);
 
-        const hub = new iothub.IotHubResource(
-            `${name}-hub`,
-            {
-                resourceName: args.hubName,
-                resourceGroupName: args.resourceGroupName,
-                location: args.location,
-                sku: { name: args.sku, capacity: args.units },
-                properties: {
-                    eventHubEndpoints: { events: { partitionCount: args.partitions, retentionTimeInDays: 1 } },
-                },
-                tags: args.tags,
-            },
-            { parent: this },
-        );
+        const spec = args.hub;
+        const hub = spec.existing
+            ? iothub.IotHubResource.get(`${name}-hub`, existingId(spec, EXISTING_KINDS.iotHub.providerType, args.subscriptionId), { parent: this })
+            : new iothub.IotHubResource(
+                  `${name}-hub`,
+                  {
+                      resourceName: spec.name,
+                      resourceGroupName: args.resourceGroupName,
+                      location: args.location,
+                      sku: { name: spec.sku, capacity: spec.units },
+                      properties: {
+                          eventHubEndpoints: { events: { partitionCount: spec.partitions, retentionTimeInDays: 1 } },
+                      },
+                      tags: args.tags,
+                  },
+                  { parent: this },
+              );
+        // A basic-tier hub has no module twins: an existing one would accept the deployment and run nothing.
+        const usableName = pulumi.all([hub.name, hub.sku]).apply(([hubName, sku]) => {
+            if (spec.existing && /^B\d$/.test(sku.name)) throw basicTier(spec, hubName, sku.name);
+            return hubName;
+        });
         const keys = iothub.listIotHubResourceKeysOutput(
-            { resourceName: hub.name, resourceGroupName: args.resourceGroupName },
+            { resourceName: usableName, resourceGroupName: spec.existing ? spec.resourceGroupName : args.resourceGroupName },
             { parent: this },
         );
 
-        this.hubName = hub.name;
+        this.hubName = usableName;
         this.hubId = hub.id;
         this.hostName = hub.properties.apply((p) => {
-            if (!p.hostName) throw new Error(`IoT Hub ${args.hubName} reported no hostName`);
+            if (!p.hostName) throw new Error(`IoT Hub ${spec.name} reported no hostName`);
             return p.hostName;
         });
         // iothubowner: device identities and configurations need registry write and service connect rights.
         this.serviceConnectionString = pulumi.secret(
             pulumi.all([this.hostName, keys]).apply(([hostName, list]) => {
                 const owner = list.value?.find((k) => k.keyName === "iothubowner");
-                if (!owner?.primaryKey) throw new Error(`IoT Hub ${args.hubName} has no iothubowner shared access key`);
+                if (!owner?.primaryKey) throw new Error(`IoT Hub ${spec.name} has no iothubowner shared access key`);
                 return `HostName=${hostName};SharedAccessKeyName=iothubowner;SharedAccessKey=${owner.primaryKey}`;
             }),
         );
@@ -95,4 +104,11 @@ export class IotHub extends pulumi.ComponentResource {
             serviceConnectionString: this.serviceConnectionString,
         });
     }
+}
+
+function basicTier(ref: ExistingResource, hubName: string, sku: string): AzureStateError {
+    return new AzureStateError(
+        `the IoT Hub ${hubName} (edgeml:${ref.configKey}) is on the basic tier ${sku}, which has no module twins, so IoT Edge ` +
+            `cannot run on it. Upgrade it to a standard tier (az iot hub update --name ${hubName} --sku S1) or name another hub.`,
+    );
 }

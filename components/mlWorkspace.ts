@@ -1,40 +1,45 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as applicationinsights from "@pulumi/azure-native/applicationinsights";
-import * as authorization from "@pulumi/azure-native/authorization";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 import * as storage from "@pulumi/azure-native/storage";
-import type { StorageSku } from "./config";
+import type { NewWorkspace } from "./config";
+import { DeployingClient, ExistingResource, existingId, nameFromId } from "./existing";
+import { EXISTING_KINDS } from "./existingConfig";
 
 export interface MlWorkspaceArgs {
     /** Resource group that holds the stack. */
     resourceGroupName: pulumi.Input<string>;
     /** Region of the stack. */
     location: pulumi.Input<string>;
-    /** Workspace name, as shown in Azure ML studio. */
-    workspaceName: string;
-    /** The workspace's default datastore lives here; registered model files are uploaded to it. */
-    storageAccountName: string;
-    /** Redundancy of that storage: model files are the one artefact a redeploy cannot rebuild. */
-    storageSku: StorageSku;
-    /** Key vault the workspace keeps its connection secrets in. */
-    keyVaultName: string;
-    /** Log Analytics workspace that backs Application Insights (classic components are retired). */
-    logAnalyticsName: string;
-    /** Application Insights component for the workspace's telemetry. */
-    insightsName: string;
-    /** How long logs are kept. */
-    logRetentionDays: number;
-    /** ARM id of the container registry the workspace uses for its environments. */
+    /**
+     * A workspace to create, with its storage account (the default datastore, where model files go), key vault,
+     * Log Analytics and Application Insights; or an existing workspace (a training team's) to read.
+     */
+    workspace: NewWorkspace | ExistingResource;
+    /** ARM id of the container registry a new workspace uses for its environments. */
     containerRegistryId: pulumi.Input<string>;
+    /** The deploying identity: its tenant owns the key vault, its subscription holds the workspace. */
+    client: DeployingClient;
     /** Ownership tags shown in the portal. */
     tags: Record<string, string>;
 }
 
+/** What the rest of the program needs from a workspace, created or read. */
+interface WorkspaceParts {
+    workspace: machinelearningservices.Workspace;
+    resourceGroupName: pulumi.Input<string>;
+    storageAccountId: pulumi.Output<string>;
+    storageAccountName: pulumi.Output<string>;
+    keyVaultId: pulumi.Output<string>;
+    insightsId: pulumi.Output<string>;
+}
+
 /**
  * An Azure Machine Learning workspace with the storage account, key vault and Application Insights it depends
- * on, linked to the stack's container registry. Its identity is system-assigned so no secret is handed out.
+ * on, linked to the stack's container registry. Its identity is system-assigned so no secret is handed out. An
+ * existing workspace is read as it is: its storage, vault and registry are whatever its owners chose.
  */
 export class MlWorkspace extends pulumi.ComponentResource {
     public readonly workspaceName: pulumi.Output<string>;
@@ -50,6 +55,33 @@ export class MlWorkspace extends pulumi.ComponentResource {
 
     constructor(name: string, args: MlWorkspaceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edgeml:ml:MlWorkspace", name, {}, opts);
+        const parts = args.workspace.existing ? this.read(name, args.workspace, args.client) : this.create(name, args.workspace, args);
+        const workspace = parts.workspace;
+
+        this.workspaceName = workspace.name;
+        this.workspaceId = workspace.id;
+        this.resourceGroupName = pulumi.output(parts.resourceGroupName);
+        this.storageAccountId = parts.storageAccountId;
+        this.storageAccountName = parts.storageAccountName;
+        this.keyVaultId = parts.keyVaultId;
+        this.insightsId = parts.insightsId;
+        this.principalId = workspace.identity.apply((identity) => identity?.principalId ?? "");
+        this.subscriptionId = args.client.subscriptionId;
+
+        this.registerOutputs({
+            workspaceName: this.workspaceName,
+            workspaceId: this.workspaceId,
+            resourceGroupName: this.resourceGroupName,
+            storageAccountName: this.storageAccountName,
+            storageAccountId: this.storageAccountId,
+            keyVaultId: this.keyVaultId,
+            insightsId: this.insightsId,
+            principalId: this.principalId,
+            subscriptionId: this.subscriptionId,
+        });
+    }
+
+    private create(name: string, spec: NewWorkspace, args: MlWorkspaceArgs): WorkspaceParts {
         const common = { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags };
         const child = { parent: this };
 
@@ -57,9 +89,9 @@ export class MlWorkspace extends pulumi.ComponentResource {
             `${name}-storage`,
             {
                 ...common,
-                accountName: args.storageAccountName,
+                accountName: spec.storageAccountName,
                 kind: storage.Kind.StorageV2,
-                sku: { name: args.storageSku },
+                sku: { name: spec.storageSku },
                 // Azure ML's default datastore does not support a hierarchical namespace.
                 isHnsEnabled: false,
                 allowBlobPublicAccess: false,
@@ -69,16 +101,15 @@ export class MlWorkspace extends pulumi.ComponentResource {
             child,
         );
 
-        const client = authorization.getClientConfigOutput(child);
         // RBAC mode: the workspace's identity is granted access by Azure ML itself at creation, and there is no
         // access-policy list for a later `pulumi up` to reset and so lock the workspace out of its own secrets.
         const vault = new keyvault.Vault(
             `${name}-vault`,
             {
                 ...common,
-                vaultName: args.keyVaultName,
+                vaultName: spec.keyVaultName,
                 properties: {
-                    tenantId: client.tenantId,
+                    tenantId: args.client.tenantId,
                     sku: { family: keyvault.SkuFamily.A, name: keyvault.SkuName.Standard },
                     enableRbacAuthorization: true,
                     enableSoftDelete: true,
@@ -92,9 +123,9 @@ export class MlWorkspace extends pulumi.ComponentResource {
             `${name}-logs`,
             {
                 ...common,
-                workspaceName: args.logAnalyticsName,
+                workspaceName: spec.logAnalyticsName,
                 sku: { name: operationalinsights.WorkspaceSkuNameEnum.PerGB2018 },
-                retentionInDays: args.logRetentionDays,
+                retentionInDays: spec.logRetentionDays,
             },
             child,
         );
@@ -102,7 +133,7 @@ export class MlWorkspace extends pulumi.ComponentResource {
             `${name}-insights`,
             {
                 ...common,
-                resourceName: args.insightsName,
+                resourceName: spec.insightsName,
                 kind: "web",
                 applicationType: applicationinsights.ApplicationType.Web,
                 ingestionMode: applicationinsights.IngestionMode.LogAnalytics,
@@ -115,8 +146,8 @@ export class MlWorkspace extends pulumi.ComponentResource {
             `${name}-workspace`,
             {
                 ...common,
-                workspaceName: args.workspaceName,
-                friendlyName: args.workspaceName,
+                workspaceName: spec.name,
+                friendlyName: spec.name,
                 description: "Trains and registers the models that edgeml deploys to IoT Edge devices.",
                 identity: { type: machinelearningservices.ManagedServiceIdentityType.SystemAssigned },
                 sku: { name: "Basic", tier: machinelearningservices.SkuTier.Basic },
@@ -127,27 +158,22 @@ export class MlWorkspace extends pulumi.ComponentResource {
             },
             child,
         );
+        return { workspace, resourceGroupName: args.resourceGroupName, storageAccountId: account.id, storageAccountName: account.name, keyVaultId: vault.id, insightsId: insights.id };
+    }
 
-        this.workspaceName = workspace.name;
-        this.workspaceId = workspace.id;
-        this.resourceGroupName = pulumi.output(args.resourceGroupName);
-        this.storageAccountName = account.name;
-        this.storageAccountId = account.id;
-        this.keyVaultId = vault.id;
-        this.insightsId = insights.id;
-        this.principalId = workspace.identity.apply((identity) => identity?.principalId ?? "");
-        this.subscriptionId = client.subscriptionId;
-
-        this.registerOutputs({
-            workspaceName: this.workspaceName,
-            workspaceId: this.workspaceId,
-            resourceGroupName: this.resourceGroupName,
-            storageAccountName: this.storageAccountName,
-            storageAccountId: this.storageAccountId,
-            keyVaultId: this.keyVaultId,
-            insightsId: this.insightsId,
-            principalId: this.principalId,
-            subscriptionId: this.subscriptionId,
-        });
+    private read(name: string, ref: ExistingResource, client: DeployingClient): WorkspaceParts {
+        const workspace = machinelearningservices.Workspace.get(
+            `${name}-workspace`,
+            existingId(ref, EXISTING_KINDS.workspace.providerType, client.subscriptionId),
+            { parent: this },
+        );
+        return {
+            workspace,
+            resourceGroupName: ref.resourceGroupName,
+            storageAccountId: workspace.storageAccount.apply((id) => id ?? ""),
+            storageAccountName: workspace.storageAccount.apply((id) => nameFromId(id ?? "")),
+            keyVaultId: workspace.keyVault.apply((id) => id ?? ""),
+            insightsId: workspace.applicationInsights.apply((id) => id ?? ""),
+        };
     }
 }

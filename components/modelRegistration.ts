@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
 import * as storage from "@pulumi/azure-native/storage";
-import type { ModelFileInfo } from "./modelFile";
+import type { LocalModel } from "./config";
+import { AzureStateError, nameFromId } from "./existing";
+import type { ExistingModel } from "./existingConfig";
 
 /** Azure ML's default blob datastore, created with every workspace. */
 export const DEFAULT_DATASTORE = "workspaceblobstore";
@@ -13,34 +15,41 @@ export interface ModelRegistrationArgs {
     resourceGroupName: pulumi.Input<string>;
     /** Workspace to register the model in; an output, so registration waits for the workspace. */
     workspaceName: pulumi.Input<string>;
-    /** Local model file, uploaded as-is. */
-    modelPath: string;
-    /** What the loader learnt from the file: content hash and training framework. */
-    file: ModelFileInfo;
-    /** Registered model name. */
-    modelName: string;
-    /** Registered version; versions are immutable, so new content needs a new one. */
-    version: string;
-    /** Free text shown in Azure ML studio; may change in place. */
-    description: string;
-    /** Tags shown in Azure ML studio; may change in place. */
-    tags: Record<string, string>;
+    /**
+     * A local model file to upload and register (name, immutable version, description and tags that change in
+     * place), or a model a training run already registered, which is only read.
+     */
+    model: LocalModel | ExistingModel;
 }
 
 /**
  * Uploads a model file to the workspace's default blob datastore and registers it as a model version, the
  * Azure ML v2 way (ModelContainer + ModelVersion with an azureml:// URI). Old versions and their blobs are kept
- * when the version moves on, as Azure ML keeps version history.
+ * when the version moves on, as Azure ML keeps version history. A model already registered (by a training run)
+ * is read instead: nothing is uploaded or registered, and `@latest` resolves at every preview.
  */
 export class ModelRegistration extends pulumi.ComponentResource {
     public readonly modelName: pulumi.Output<string>;
     public readonly modelVersion: pulumi.Output<string>;
     public readonly modelUri: pulumi.Output<string>;
     public readonly modelVersionId: pulumi.Output<string>;
-    public readonly sha256: string;
 
     constructor(name: string, args: ModelRegistrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edgeml:ml:ModelRegistration", name, {}, opts);
+        const registered = args.model.existing ? this.read(name, args.model, args) : this.register(name, args.model, args);
+        this.modelName = registered.modelName;
+        this.modelVersion = registered.modelVersion;
+        this.modelUri = registered.modelUri;
+        this.modelVersionId = registered.modelVersionId;
+        this.registerOutputs({
+            modelName: this.modelName,
+            modelVersion: this.modelVersion,
+            modelUri: this.modelUri,
+            modelVersionId: this.modelVersionId,
+        });
+    }
+
+    private register(name: string, model: LocalModel, args: ModelRegistrationArgs): RegisteredModel {
         const child = { parent: this };
         const workspace = { resourceGroupName: args.resourceGroupName, workspaceName: args.workspaceName };
 
@@ -53,7 +62,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
             return { accountName: p.accountName, containerName: p.containerName, resourceGroup: p.resourceGroup };
         });
         // Content-addressed path: a retained older version keeps pointing at its own bytes.
-        const blobPath = `edgeml/models/${args.modelName}/${args.file.sha256.slice(0, 12)}/${baseName(args.modelPath)}`;
+        const blobPath = `edgeml/models/${model.name}/${model.file.sha256.slice(0, 12)}/${baseName(model.path)}`;
         const blob = new storage.Blob(
             `${name}-file`,
             {
@@ -62,15 +71,15 @@ export class ModelRegistration extends pulumi.ComponentResource {
                 resourceGroupName: pulumi.all([blobStore, args.resourceGroupName]).apply(([b, rg]) => b.resourceGroup ?? rg),
                 blobName: blobPath,
                 type: storage.BlobType.Block,
-                contentType: args.modelPath.endsWith(".json") ? "application/json" : "application/octet-stream",
-                source: new pulumi.asset.FileAsset(args.modelPath),
+                contentType: model.path.endsWith(".json") ? "application/json" : "application/octet-stream",
+                source: new pulumi.asset.FileAsset(model.path),
             },
             { ...child, retainOnDelete: true },
         );
 
         const container = new machinelearningservices.ModelContainer(
             `${name}-model`,
-            { ...workspace, name: args.modelName, properties: { description: args.description, tags: args.tags } },
+            { ...workspace, name: model.name, properties: { description: model.description, tags: model.tags } },
             child,
         );
         const modelUri = pulumi.interpolate`azureml://subscriptions/${args.subscriptionId}/resourcegroups/${args.resourceGroupName}/workspaces/${args.workspaceName}/datastores/${DEFAULT_DATASTORE}/paths/${blob.name.apply(() => blobPath)}`;
@@ -79,36 +88,62 @@ export class ModelRegistration extends pulumi.ComponentResource {
             {
                 ...workspace,
                 name: container.name,
-                version: args.version,
+                version: model.version,
                 properties: {
                     modelType: "custom_model",
                     modelUri,
-                    description: args.description,
-                    tags: args.tags,
+                    description: model.description,
+                    tags: model.tags,
                     properties: {
-                        sha256: args.file.sha256,
-                        framework: args.file.framework,
-                        frameworkVersion: args.file.frameworkVersion,
+                        sha256: model.file.sha256,
+                        framework: model.file.framework,
+                        frameworkVersion: model.file.frameworkVersion,
                     },
                 },
             },
             { ...child, retainOnDelete: true },
         );
 
-        this.modelName = container.name;
-        this.modelVersion = version.name.apply(() => args.version);
-        this.modelUri = modelUri;
-        this.modelVersionId = version.id;
-        this.sha256 = args.file.sha256;
-        this.registerOutputs({
-            modelName: this.modelName,
-            modelVersion: this.modelVersion,
-            modelUri: this.modelUri,
-            modelVersionId: this.modelVersionId,
-        });
+        return {
+            modelName: container.name,
+            modelVersion: version.name.apply(() => model.version),
+            modelUri,
+            modelVersionId: version.id,
+        };
+    }
+
+    private read(name: string, model: ExistingModel, args: ModelRegistrationArgs): RegisteredModel {
+        const child = { parent: this };
+        const containerId = pulumi.interpolate`/subscriptions/${args.subscriptionId}/resourceGroups/${args.resourceGroupName}/providers/Microsoft.MachineLearningServices/workspaces/${args.workspaceName}/models/${model.name}`;
+        const versionName =
+            model.version === LATEST
+                ? machinelearningservices.ModelContainer.get(`${name}-model`, containerId, child).properties.apply((p) => {
+                      if (!p.latestVersion) throw new AzureStateError(`the registered model ${model.name} (edgeml:${model.configKey}) has no versions`);
+                      return p.latestVersion;
+                  })
+                : pulumi.output(model.version);
+        const version = machinelearningservices.ModelVersion.get(`${name}-version`, pulumi.interpolate`${containerId}/versions/${versionName}`, child);
+        return {
+            modelName: pulumi.output(model.name),
+            modelVersion: version.id.apply(nameFromId),
+            modelUri: pulumi.all([version.id, version.properties]).apply(([id, p]) => {
+                if (!p.modelUri) throw new AzureStateError(`the registered model ${model.name}:${nameFromId(id)} has no modelUri, so there are no files to deploy`);
+                return p.modelUri;
+            }),
+            modelVersionId: version.id,
+        };
     }
 }
 
+interface RegisteredModel {
+    modelName: pulumi.Output<string>;
+    modelVersion: pulumi.Output<string>;
+    modelUri: pulumi.Output<string>;
+    modelVersionId: pulumi.Output<string>;
+}
+
+/** The model reference suffix that follows the newest registered version. */
+export const LATEST = "latest";
 function baseName(file: string): string {
     return file.split(/[\\/]/).pop() ?? file;
 }

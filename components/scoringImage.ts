@@ -22,9 +22,9 @@ export interface ScoringImageArgs {
     /** Base image, overridable for mirrors and pinned digests. */
     baseImage: string;
     /** Registered model the image carries, recorded as a label and an environment variable. */
-    modelName: string;
-    /** Registered version the image carries; part of the tag, since the image records it. */
-    modelVersion: string;
+    modelName: pulumi.Input<string>;
+    /** Registered version the image carries (known only after reading `name@latest`); part of the tag. */
+    modelVersion: pulumi.Input<string>;
 }
 
 /**
@@ -35,13 +35,14 @@ export interface ScoringImageArgs {
 export class ScoringImage extends pulumi.ComponentResource {
     public readonly imageName: pulumi.Output<string>;
     public readonly imageRef: pulumi.Output<string>;
-    public readonly tag: string;
+    public readonly tag: pulumi.Output<string>;
 
     constructor(name: string, args: ScoringImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("edgeml:image:ScoringImage", name, {}, opts);
 
-        const buildArgs = { BASE_IMAGE: args.baseImage, MODEL_NAME: args.modelName, MODEL_VERSION: args.modelVersion };
-        this.tag = imageTag(path.resolve(args.projectDir, args.context), { platform: args.platform, ...buildArgs });
+        const buildArgs = pulumi.output({ BASE_IMAGE: args.baseImage, MODEL_NAME: args.modelName, MODEL_VERSION: args.modelVersion });
+        const context = path.resolve(args.projectDir, args.context);
+        this.tag = buildArgs.apply((shaping) => imageTag(context, { platform: args.platform, ...shaping }));
         this.imageName = pulumi.interpolate`${args.loginServer}/${args.repository}:${this.tag}`;
         const image = new docker.Image(
             `${name}-image`,

@@ -1,8 +1,11 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerRegistry } from "../components/containerRegistry";
-import { IotHub, IotHubArgs } from "../components/iotHub";
+import type { NewIotHub } from "../components/config";
+import { deployingClient } from "../components/existing";
+import { IotHub } from "../components/iotHub";
 import { MlWorkspace } from "../components/mlWorkspace";
+import { OFFLINE_SUBSCRIPTION_ID } from "./support/azure-mocks";
 import { outputValue, runOffline } from "./support/offline-engine";
 import { armIdOf, resourceOfType } from "./support/plan-queries";
 
@@ -14,7 +17,7 @@ describe("ContainerRegistry", () => {
         const { plan } = await runOffline({
             stack: "dev",
             program: () => {
-                registry = new ContainerRegistry("acr", { ...placement, registryName: "testacr01", sku: "Standard" });
+                registry = new ContainerRegistry("acr", { ...placement, subscriptionId: OFFLINE_SUBSCRIPTION_ID, registry: { existing: false, name: "testacr01", sku: "Standard" } });
                 return { password: registry.adminPassword };
             },
         });
@@ -32,12 +35,12 @@ describe("ContainerRegistry", () => {
 });
 
 /** Plans an IotHub with two edge devices tagged for a test environment. */
-async function planHub(sizing: Pick<IotHubArgs, "hubName" | "sku" | "units" | "partitions">) {
+async function planHub(sizing: Omit<NewIotHub, "existing">) {
     let hub!: IotHub;
     const { plan } = await runOffline({
         stack: "dev",
         program: () => {
-            hub = new IotHub("iot", { ...placement, ...sizing, edgeDevices: ["edge-a", "edge-b"], deviceTags: { environment: "test" } });
+            hub = new IotHub("iot", { ...placement, subscriptionId: OFFLINE_SUBSCRIPTION_ID, hub: { existing: false, ...sizing }, edgeDevices: ["edge-a", "edge-b"], deviceTags: { environment: "test" } });
             return {};
         },
     });
@@ -46,7 +49,7 @@ async function planHub(sizing: Pick<IotHubArgs, "hubName" | "sku" | "units" | "p
 
 describe("IotHub", () => {
     it("sizes the hub from its args and builds a secret iothubowner connection string", async () => {
-        const { plan, hub } = await planHub({ hubName: "test-hub-1", sku: "S2", units: 3, partitions: 8 });
+        const { plan, hub } = await planHub({ name: "test-hub-1", sku: "S2", units: 3, partitions: 8 });
         const resource = resourceOfType(plan, "azure-native:iothub:IotHubResource");
         assert.deepStrictEqual(resource.inputs.sku, { name: "S2", capacity: 3 });
         assert.deepStrictEqual((resource.inputs.properties as any).eventHubEndpoints.events.partitionCount, 8);
@@ -60,7 +63,7 @@ describe("IotHub", () => {
     });
 
     it("registers each edge device as a child with the service credentials and tags, its secrets kept secret", async () => {
-        const { plan, hub } = await planHub({ hubName: "test-hub-2", sku: "S1", units: 1, partitions: 2 });
+        const { plan, hub } = await planHub({ name: "test-hub-2", sku: "S1", units: 1, partitions: 2 });
         const devices = plan.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/iot:EdgeDevice");
         const component = resourceOfType(plan, "edgeml:iot:IotHub");
         assert.deepStrictEqual(devices.map((d) => d.inputs.deviceId), ["edge-a", "edge-b"]);
@@ -88,14 +91,18 @@ describe("MlWorkspace", () => {
             program: () => {
                 new MlWorkspace("ml", {
                     ...placement,
-                    workspaceName: "test-mlw",
-                    storageAccountName: "teststorage01",
-                    storageSku: "Standard_GRS",
-                    keyVaultName: "test-kv-01",
-                    logAnalyticsName: "test-log",
-                    insightsName: "test-appi",
-                    logRetentionDays: 60,
+                    workspace: {
+                        existing: false,
+                        name: "test-mlw",
+                        storageAccountName: "teststorage01",
+                        storageSku: "Standard_GRS",
+                        keyVaultName: "test-kv-01",
+                        logAnalyticsName: "test-log",
+                        insightsName: "test-appi",
+                        logRetentionDays: 60,
+                    },
                     containerRegistryId: registryId,
+                    client: deployingClient(),
                 });
                 return {};
             },

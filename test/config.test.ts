@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { ConfigError, derivedName, loadConfig } from "../components/config";
-import { devConfigWith } from "./support/config-fixtures";
+import { created, devConfigWith } from "./support/config-fixtures";
 
 function rejection(overrides: Record<string, unknown>, stack?: string): ConfigError {
     try {
@@ -16,11 +16,11 @@ describe("config loader", () => {
     it("turns the dev stack into one typed object with derived names", () => {
         const config = loadConfig(devConfigWith({}));
         assert.strictEqual(config.registry.name, "edgemldevacr");
-        assert.strictEqual(config.registry.sku, "Basic");
+        assert.strictEqual(created(config.registry).sku, "Basic");
         assert.strictEqual(config.iotHub.name, "edgeml-dev-hub");
-        assert.deepStrictEqual([config.iotHub.sku, config.iotHub.units], ["S1", 1]);
-        assert.strictEqual(config.workspace.storageAccountName, "edgemldevst");
-        assert.strictEqual(config.workspace.keyVaultName, "edgeml-dev-kv");
+        assert.deepStrictEqual([created(config.iotHub).sku, created(config.iotHub).units], ["S1", 1]);
+        assert.strictEqual(created(config.workspace).storageAccountName, "edgemldevst");
+        assert.strictEqual(created(config.workspace).keyVaultName, "edgeml-dev-kv");
         assert.deepStrictEqual(config.resourceGroup, { name: "edgeml-dev-rg", existing: false });
         assert.deepStrictEqual(config.edgeDevices, ["dev-edge-01"]);
         assert.strictEqual(config.protect, false);
@@ -32,8 +32,8 @@ describe("config loader", () => {
         for (const pick of [
             (c: typeof dev) => c.registry.name,
             (c: typeof dev) => c.iotHub.name,
-            (c: typeof dev) => c.workspace.storageAccountName,
-            (c: typeof dev) => c.workspace.keyVaultName,
+            (c: typeof dev) => created(c.workspace).storageAccountName,
+            (c: typeof dev) => created(c.workspace).keyVaultName,
             (c: typeof dev) => c.workspace.name,
             (c: typeof dev) => c.resourceGroup.name,
         ]) {
@@ -46,16 +46,16 @@ describe("config loader", () => {
     it("derives the model version from the file's content unless one is given", () => {
         const derived = loadConfig(devConfigWith({}));
         assert.match(derived.model.version, /^[0-9a-f]{12}$/);
-        assert.strictEqual(derived.model.version, derived.model.file.sha256.slice(0, 12));
-        assert.strictEqual(derived.model.path, "scoring/model/model.json");
+        assert.strictEqual(derived.model.version, created(derived.model).file.sha256.slice(0, 12));
+        assert.strictEqual(created(derived.model).path, "scoring/model/model.json");
         assert.strictEqual(loadConfig(devConfigWith({ modelVersion: "3" })).model.version, "3");
-        assert.deepStrictEqual(loadConfig(devConfigWith({ modelTags: ["team=edge", "expr=a=b"] })).model.tags, { team: "edge", expr: "a=b" });
+        assert.deepStrictEqual(created(loadConfig(devConfigWith({ modelTags: ["team=edge", "expr=a=b"] })).model).tags, { team: "edge", expr: "a=b" });
     });
 
     it("lets an explicit name win over the derived one", () => {
         const config = loadConfig(devConfigWith({ registryName: "contosoEdgeAcr", keyVaultName: "contoso-kv-1" }));
         assert.strictEqual(config.registry.name, "contosoEdgeAcr");
-        assert.strictEqual(config.workspace.keyVaultName, "contoso-kv-1");
+        assert.strictEqual(created(config.workspace).keyVaultName, "contoso-kv-1");
     });
 
     it("uses an existing resource group when one is named", () => {

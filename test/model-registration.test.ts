@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { describeModelFile } from "../components/modelFile";
 import { MlWorkspace } from "../components/mlWorkspace";
+import { deployingClient } from "../components/existing";
 import { ModelRegistration } from "../components/modelRegistration";
 import { OFFLINE_SUBSCRIPTION_ID } from "./support/azure-mocks";
 import { runOffline } from "./support/offline-engine";
@@ -27,25 +28,32 @@ describe("ModelRegistration", () => {
                     resourceGroupName: "rg-ml",
                     location: "westeurope",
                     tags: {},
-                    workspaceName: "test-mlw",
-                    storageAccountName: "testmlstore",
-                    storageSku: "Standard_LRS",
-                    keyVaultName: "test-ml-kv",
-                    logAnalyticsName: "test-log",
-                    insightsName: "test-appi",
-                    logRetentionDays: 30,
+                    workspace: {
+                        existing: false,
+                        name: "test-mlw",
+                        storageAccountName: "testmlstore",
+                        storageSku: "Standard_LRS",
+                        keyVaultName: "test-ml-kv",
+                        logAnalyticsName: "test-log",
+                        insightsName: "test-appi",
+                        logRetentionDays: 30,
+                    },
                     containerRegistryId: "/subscriptions/s/resourceGroups/rg-ml/providers/Microsoft.ContainerRegistry/registries/acr",
+                    client: deployingClient(),
                 });
                 const model = new ModelRegistration("model", {
                     subscriptionId: ml.subscriptionId,
                     resourceGroupName: ml.resourceGroupName,
                     workspaceName: ml.workspaceName,
-                    modelPath,
-                    file,
-                    modelName: "temperature-anomaly",
-                    version,
-                    description: "test model",
-                    tags: { team: "edge" },
+                    model: {
+                        existing: false,
+                        path: modelPath,
+                        file,
+                        name: "temperature-anomaly",
+                        version,
+                        description: "test model",
+                        tags: { team: "edge" },
+                    },
                 });
                 return { modelUri: model.modelUri, modelVersion: model.modelVersion };
             },

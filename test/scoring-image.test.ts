@@ -4,7 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { listFiles } from "../components/buildContext";
 import { ScoringImage, imageTag } from "../components/scoringImage";
-import { runOffline } from "./support/offline-engine";
+import { outputValue, runOffline } from "./support/offline-engine";
 import { resourceOfType } from "./support/plan-queries";
 import { makeContext, writeFile } from "./support/temp-context";
 
@@ -92,7 +92,7 @@ describe("ScoringImage", () => {
         });
         fs.rmSync(context, { recursive: true, force: true });
         const built = resourceOfType(plan, "docker:index/image:Image");
-        assert.strictEqual(built.inputs.imageName, `testacr.azurecr.io/edgeml/scoring:${image.tag}`);
+        assert.strictEqual(built.inputs.imageName, `testacr.azurecr.io/edgeml/scoring:${await outputValue(image.tag)}`);
         assert.deepStrictEqual(built.inputs.registry, { server: "testacr.azurecr.io", username: "testacr", password: "[secret]" });
         const build = built.inputs.build as Record<string, any>;
         assert.strictEqual(build.platform, "linux/arm64");

@@ -156,7 +156,80 @@ function newResource(wireArgs: MockResourceArgs): MockResourceResult {
     return result;
 }
 
+/**
+ * What Azure holds that the program did not create, keyed by lower-case ARM id: tests put state here (an admin
+ * user turned off, a basic-tier hub) or null for a resource that does not exist. Ids not listed exist with the
+ * usual settings, so `Resource.get` of anything plausible succeeds offline.
+ */
+export const existingAzureState = new Map<string, Record<string, unknown> | null>();
+
+/** Answers `Resource.get`: the state Azure would return for an existing resource, derived from its id. */
+function readExisting(type: string, id: string): MockResourceResult {
+    const override = existingAzureState.get(id.toLowerCase());
+    if (override === null) throw new Error(`Resource '${id}' was not found (ResourceNotFound)`);
+    const parts = id.split("/");
+    const group = parts[4];
+    const name = parts[parts.length - 1];
+    const shape = existingShapes[type];
+    if (!shape) throw new Error(`the offline engine cannot read an existing ${type}; add it to test/support/azure-mocks.ts`);
+    const base = { name, ...shape(name, group, parts) };
+    if (type === "azure-native:machinelearningservices:Workspace") {
+        workspaceStorageAccounts.set(name, String((base as Record<string, unknown>).storageAccount).split("/").pop() ?? "");
+    }
+    return { id, state: deepMerge(base, override ?? {}) };
+}
+
+const existingShapes: Record<string, (name: string, group: string, parts: string[]) => Record<string, unknown>> = {
+    "azure-native:containerregistry:Registry": (name) => ({
+        loginServer: `${name.toLowerCase()}.azurecr.io`,
+        adminUserEnabled: true,
+        sku: { name: "Standard", tier: "Standard" },
+        location: "westeurope",
+    }),
+    "azure-native:iothub:IotHubResource": (name) => ({
+        sku: { name: "S1", capacity: 1, tier: "Standard" },
+        location: "westeurope",
+        properties: { hostName: `${name}.azure-devices.net`, state: "Active" },
+    }),
+    "azure-native:machinelearningservices:Workspace": (name, group) => {
+        // A workspace a training team set up: its own storage, vault and insights, in its own resource group.
+        const account = `st${createHash("sha256").update(name).digest("hex").slice(0, 10)}`;
+        const provider = (path: string, resource: string) => `${resourceGroupId(group)}/providers/${path}/${resource}`;
+        return {
+            location: "westeurope",
+            workspaceId: fakeGuid(`mlw:${name}`),
+            storageAccount: provider("Microsoft.Storage/storageAccounts", account),
+            keyVault: provider("Microsoft.KeyVault/vaults", `kv-${name}`.slice(0, 24)),
+            applicationInsights: provider("Microsoft.Insights/components", `appi-${name}`),
+            identity: { type: "SystemAssigned", principalId: fakeGuid(`mlw-identity:${name}`), tenantId: OFFLINE_TENANT_ID },
+        };
+    },
+    "azure-native:machinelearningservices:ModelContainer": () => ({ properties: { latestVersion: "7", nextVersion: "8" } }),
+    "azure-native:machinelearningservices:ModelVersion": (version, group, parts) => {
+        // .../workspaces/<ws>/models/<model>/versions/<version>: a training run's output in the default datastore.
+        const workspace = parts[parts.indexOf("workspaces") + 1];
+        const model = parts[parts.indexOf("models") + 1];
+        return {
+            properties: {
+                modelType: "custom_model",
+                modelUri: `azureml://subscriptions/${OFFLINE_SUBSCRIPTION_ID}/resourcegroups/${group}/workspaces/${workspace}/datastores/workspaceblobstore/paths/azureml/training-run/${model}/${version}/model.json`,
+            },
+        };
+    },
+};
+
+function deepMerge(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
+    const result: Record<string, unknown> = { ...base };
+    for (const [key, value] of Object.entries(override)) {
+        const inner = result[key];
+        const bothObjects = value && typeof value === "object" && !Array.isArray(value) && inner && typeof inner === "object";
+        result[key] = bothObjects ? deepMerge(inner as Record<string, unknown>, value as Record<string, unknown>) : value;
+    }
+    return result;
+}
+
 function answerResource(args: MockResourceArgs): MockResourceResult {
+    if (args.id) return readExisting(args.type, args.id);
     if (args.type === "docker:index/image:Image") return dockerImage(args.inputs);
     if (args.type === "pulumi-nodejs:dynamic/iot:EdgeDevice") return edgeDevice(args.inputs);
     if (args.type === "pulumi-nodejs:dynamic/iot:EdgeDeployment") return edgeDeployment(args.inputs);

@@ -6,3 +6,9 @@ import { REPO_ROOT, readStackConfig } from "./offline-engine";
 export function devConfigWith(overrides: Record<string, unknown>, stack = "dev"): ConfigSource {
     return { stack, values: readStackConfig("dev", undefined, overrides).values, projectDir: REPO_ROOT };
 }
+
+/** The created-resource side of a config section, failing the test if the stack names an existing one. */
+export function created<T extends { existing: boolean }>(section: T): Extract<T, { existing: false }> {
+    if (section.existing) throw new Error(`expected a resource the stack creates, got an existing one: ${JSON.stringify(section)}`);
+    return section as Extract<T, { existing: false }>;
+}

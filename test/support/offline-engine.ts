@@ -4,9 +4,9 @@
 // with secrets redacted) so the unit tests and the offline plan (`npm start`) see exactly the same thing.
 import * as fs from "fs";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { configText, ProjectFileError, qualifiedKey, readProjectFile, readYamlFile } from "../../components/projectFile";
 import { azureMocks } from "./azure-mocks";
 import { ARCHIVE_SIG, ASSET_SIG, RESOURCE_SIG, SECRET_SIG, SIG, UNKNOWN_VALUE } from "./wire-format";
 
@@ -69,7 +69,9 @@ export interface OfflineOptions {
     projectDir?: string;
 }
 
-export class StackFileError extends Error {}
+/** A missing or unreadable Pulumi.yaml or stack file: a user mistake, reported without a stack trace. */
+export const StackFileError = ProjectFileError;
+export type StackFileError = ProjectFileError;
 
 /** The stacks of a project: every Pulumi.<stack>.yaml beside its Pulumi.yaml. */
 export function listStacks(projectDir = REPO_ROOT): string[] {
@@ -82,29 +84,26 @@ export function listStacks(projectDir = REPO_ROOT): string[] {
 
 /** Project name and the stack's effective configuration, as the Pulumi CLI would hand it to the program. */
 export function readStackConfig(stack: string, projectDir = REPO_ROOT, overrides: Record<string, unknown> = {}) {
-    const project = readYaml(path.join(projectDir, "Pulumi.yaml")) as { name: string; config?: Record<string, any> };
+    const project = readProjectFile(projectDir);
     const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(stackFile)) {
         throw new StackFileError(`no stack file Pulumi.${stack}.yaml; stacks here: ${listStacks(projectDir).join(", ") || "none"}`);
     }
-    const values: Record<string, string> = {};
-    for (const [key, schema] of Object.entries(project.config ?? {})) {
-        if (schema && typeof schema === "object" && "default" in schema) values[qualify(project.name, key)] = configText(schema.default);
-    }
-    const stackConfig = ((readYaml(stackFile) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
+    const values: Record<string, string> = { ...project.defaults };
+    const stackConfig = ((readYamlFile(stackFile) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
     const secretKeys: string[] = [];
     for (const [key, value] of Object.entries(stackConfig)) {
         if (value && typeof value === "object" && "secure" in value) {
             // Ciphertext needs the stack's secrets provider; offline, the value is a placeholder kept secret.
-            secretKeys.push(qualify(project.name, key));
-            values[qualify(project.name, key)] = SECRET_MARKER;
+            secretKeys.push(qualifiedKey(project.name, key));
+            values[qualifiedKey(project.name, key)] = SECRET_MARKER;
         } else {
-            values[qualify(project.name, key)] = configText(value);
+            values[qualifiedKey(project.name, key)] = configText(value);
         }
     }
     for (const [key, value] of Object.entries(overrides)) {
-        if (value === undefined) delete values[qualify(project.name, key)];
-        else values[qualify(project.name, key)] = configText(value);
+        if (value === undefined) delete values[qualifiedKey(project.name, key)];
+        else values[qualifiedKey(project.name, key)] = configText(value);
     }
     return { project: project.name, values, secretKeys };
 }
@@ -256,21 +255,4 @@ class Recorder {
     result(): { resources: PlannedResource[]; invokes: PlannedInvoke[] } {
         return { resources: this.resources, invokes: this.invokes };
     }
-}
-
-function readYaml(file: string): unknown {
-    try {
-        return yaml.load(fs.readFileSync(file, "utf8"));
-    } catch (error) {
-        throw new StackFileError(`cannot read ${path.basename(file)}: ${(error as Error).message}`);
-    }
-}
-
-function qualify(project: string, key: string): string {
-    return key.includes(":") ? key : `${project}:${key}`;
-}
-
-/** Config values reach a Pulumi program as strings; lists and objects as JSON text, as the CLI sends them. */
-function configText(value: unknown): string {
-    return typeof value === "string" ? value : JSON.stringify(value);
 }

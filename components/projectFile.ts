@@ -1,0 +1,44 @@
+// Pulumi.yaml's config block: the one place defaults are declared. The CLI applies them before the program runs;
+// the offline engine applies them the same way, and the config loader compares against them to tell a value the
+// user chose from a default (a creation-only setting next to an existing resource is only a conflict if chosen).
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+
+export interface ProjectFile {
+    name: string;
+    /** Fully qualified keys ("edgeml:registrySku") to default values as config text. */
+    defaults: Record<string, string>;
+}
+
+export class ProjectFileError extends Error {}
+
+export function readProjectFile(projectDir: string): ProjectFile {
+    const project = readYamlFile(path.join(projectDir, "Pulumi.yaml")) as { name?: unknown; config?: Record<string, unknown> } | undefined;
+    if (!project || typeof project.name !== "string") throw new ProjectFileError(`Pulumi.yaml in ${projectDir} has no project name`);
+    const defaults: Record<string, string> = {};
+    for (const [key, schema] of Object.entries(project.config ?? {})) {
+        if (schema && typeof schema === "object" && "default" in schema) {
+            defaults[qualifiedKey(project.name, key)] = configText((schema as { default: unknown }).default);
+        }
+    }
+    return { name: project.name, defaults };
+}
+
+export function readYamlFile(file: string): unknown {
+    try {
+        return yaml.load(fs.readFileSync(file, "utf8"));
+    } catch (error) {
+        throw new ProjectFileError(`cannot read ${path.basename(file)}: ${(error as Error).message}`);
+    }
+}
+
+/** "registrySku" → "edgeml:registrySku"; keys of other namespaces ("azure-native:location") stay as they are. */
+export function qualifiedKey(project: string, key: string): string {
+    return key.includes(":") ? key : `${project}:${key}`;
+}
+
+/** Config values reach a Pulumi program as strings; lists and objects as JSON text, as the CLI sends them. */
+export function configText(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
