@@ -14,23 +14,32 @@ export function hashBuildContext(context: string): string {
     return hash.digest("hex");
 }
 
-/** Files of the context that the Docker daemon would receive, as sorted forward-slash paths. */
+/**
+ * Files of the context that the Docker daemon would receive, as sorted forward-slash paths. An excluded folder is
+ * still searched when an exception (`!model/model.json` after `*`) could re-include a file below it, as Docker does.
+ */
 export function listFiles(context: string, ignored = readDockerignore(context)): string[] {
     const files: string[] = [];
     const walk = (relative: string) => {
         for (const entry of fs.readdirSync(path.join(context, relative), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
             const entryPath = relative ? `${relative}/${entry.name}` : entry.name;
-            if (ignored(entryPath)) continue;
-            if (entry.isDirectory()) walk(entryPath);
-            else if (entry.isFile()) files.push(entryPath);
+            if (entry.isDirectory()) {
+                if (!ignored(entryPath) || ignored.reincludesBelow(entryPath)) walk(entryPath);
+            } else if (entry.isFile() && !ignored(entryPath)) files.push(entryPath);
         }
     };
     walk("");
     return files;
 }
 
-/** A predicate for .dockerignore patterns (*, **, ?, leading !) as Docker applies them: the last match wins. */
-export function readDockerignore(context: string): (relativePath: string) => boolean {
+/** Whether a relative path is excluded, and whether an exception might re-include something below a folder. */
+export interface IgnoreRules {
+    (relativePath: string): boolean;
+    reincludesBelow(folder: string): boolean;
+}
+
+/** The .dockerignore patterns (*, **, ?, leading !) as Docker applies them: the last match wins. */
+export function readDockerignore(context: string): IgnoreRules {
     const file = path.join(context, ".dockerignore");
     const rules = fs.existsSync(file)
         ? fs
@@ -38,13 +47,21 @@ export function readDockerignore(context: string): (relativePath: string) => boo
               .split(/\r?\n/)
               .map((line) => line.trim())
               .filter((line) => line !== "" && !line.startsWith("#"))
-              .map((line) => ({ exclude: !line.startsWith("!"), pattern: globToRegExp(line.replace(/^!/, "").replace(/^\/+|\/+$/g, "")) }))
+              .map((line) => {
+                  const glob = line.replace(/^!/, "").replace(/^\/+|\/+$/g, "");
+                  // The part before the first wildcard: an exception can only reach folders on that path.
+                  return { exclude: !line.startsWith("!"), glob, literalPrefix: glob.split(/[*?[]/)[0], pattern: globToRegExp(glob) };
+              })
         : [];
-    return (relativePath) => {
+    const ignored = (relativePath: string) => {
         let excluded = false;
         for (const rule of rules) if (rule.pattern.test(relativePath)) excluded = rule.exclude;
         return excluded;
     };
+    return Object.assign(ignored, {
+        reincludesBelow: (folder: string) =>
+            rules.some((rule) => !rule.exclude && (rule.literalPrefix.startsWith(`${folder}/`) || `${folder}/`.startsWith(rule.literalPrefix))),
+    });
 }
 
 function globToRegExp(glob: string): RegExp {

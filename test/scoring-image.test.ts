@@ -66,6 +66,16 @@ describe("the scoring image tag", () => {
         writeFile(context, "keep.pyc", "kept");
         assert.ok(listFiles(context).includes("keep.pyc"));
     });
+
+    it("follows a file an exception re-includes from an excluded folder, as scoring/'s allow-list does", () => {
+        writeFile(context, ".dockerignore", "*\n!score.py\n!model/model.json\n");
+        writeFile(context, "model/notes.txt", "excluded");
+        assert.deepStrictEqual(listFiles(context), ["model/model.json", "score.py"]);
+        const before = imageTag(context, SHAPING);
+        writeFile(context, "model/model.json", '{"format": "test", "nodes": [2]}');
+        assert.notStrictEqual(imageTag(context, SHAPING), before);
+        assert.ok(listFiles(path.resolve(__dirname, "..", "scoring")).includes("model/model.json"));
+    });
 });
 
 describe("ScoringImage", () => {

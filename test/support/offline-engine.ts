@@ -129,17 +129,23 @@ export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
     recorder.attach(pulumi.runtime.getMonitor());
     pulumi.runtime.setAllConfig(values, secretKeys);
 
-    const failures: unknown[] = [];
-    const onRejection = (reason: unknown) => failures.push(reason);
+    // A failed registration surfaces as an unhandled rejection, and the outputs of every resource that depended on
+    // it never settle (the CLI would end the program there): the first failure ends the run, as under the CLI.
+    let onRejection: (reason: unknown) => void = () => undefined;
+    const firstFailure = new Promise<never>((_, reject) => (onRejection = reject));
     process.on("unhandledRejection", onRejection);
     try {
-        const exports = await (options.program ?? (() => loadProgram(projectDir)))();
-        const outputs: Record<string, unknown> = {};
-        for (const [name, value] of Object.entries(exports)) outputs[name] = await redactedValue(value);
-        // Drain registrations still in flight (waitForRPCs is the SDK's own, marked internal in its typings).
-        await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-        if (failures.length > 0) throw failures[0];
-        return { plan: { project, stack: options.stack, ...recorder.result(), outputs }, exports };
+        return await Promise.race([
+            firstFailure,
+            (async () => {
+                const exports = await (options.program ?? (() => loadProgram(projectDir)))();
+                const outputs: Record<string, unknown> = {};
+                for (const [name, value] of Object.entries(exports)) outputs[name] = await redactedValue(value);
+                // Drain registrations still in flight (waitForRPCs is the SDK's own, marked internal in its typings).
+                await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+                return { plan: { project, stack: options.stack, ...recorder.result(), outputs }, exports };
+            })(),
+        ]);
     } finally {
         process.off("unhandledRejection", onRejection);
     }
