@@ -1,0 +1,117 @@
+// `npm run devices -- --stack <name>`: each edge device's /etc/aziot/config.toml, from the stack outputs to
+// out/<stack>/devices/<deviceId>/config.toml (0600), with the command that installs it. The outputs hold device
+// keys: they stay in memory, and only paths and commands are printed. The logic is in device-files.ts.
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import type { Output } from "@pulumi/pulumi";
+import { parseArgs, UsageError } from "./args";
+import { StackOutputsError, deviceConfigs, installCommand, parseOutputs, selectDevices, stackFolderName, writeDeviceFiles } from "./device-files";
+
+// The offline engine, and with it the Pulumi SDK, is loaded only when needed: it triples the start-up time
+// of the paths that only read a file.
+const engine = () => import("../test/support/offline-engine");
+
+const USAGE = `usage: npm run devices -- --stack <name> [--outputs <file> | --offline] [--device <id>] [--dir <folder>]
+  (default)         read \`pulumi stack output --json --show-secrets --stack <name>\` through the Pulumi CLI
+  --outputs <file>  read a saved copy of that JSON instead; it holds device keys, so keep it private and delete it after
+  --offline         use the offline engine's outputs (fake keys), to try the command without Azure
+  --device <id>     write this device's file only
+  --dir <folder>    write <folder>/<deviceId>/config.toml instead of out/<stack>/devices/<deviceId>/config.toml`;
+
+async function main(): Promise<void> {
+    const argv = process.argv.slice(2);
+    if (argv.includes("--help") || argv.includes("-h")) return void console.log(USAGE);
+    // parseArgs takes `--name value` pairs only, so the one switch is taken out first.
+    const offline = argv.includes("--offline");
+    const args = parseArgs(argv.filter((arg) => arg !== "--offline"), { stack: "", outputs: "", device: "", dir: "" });
+    if (!args.stack) throw new UsageError("--stack <name> is required");
+    const stackFolder = stackFolderName(args.stack);
+    if (!stackFolder) throw new UsageError(`--stack ${JSON.stringify(args.stack)} is not a stack name`);
+    if (offline && args.outputs) throw new UsageError("--offline and --outputs exclude each other");
+
+    const { outputs, source } = await readOutputs(args.stack, offline ? { offline } : args.outputs ? { file: args.outputs } : {});
+    const configs = selectDevices(deviceConfigs(outputs, source), args.device || undefined);
+    const root = args.dir ? path.resolve(args.dir) : path.join((await engine()).findProjectDir(), "out", stackFolder, "devices");
+    const files = writeDeviceFiles(root, configs);
+
+    console.log(`Wrote ${files.length} config.toml from ${source}. They hold device keys (mode 0600): delete each once installed.`);
+    if (offline) console.log("The offline engine's keys are fake: these files will not connect to a real hub.");
+    [...configs.keys()].forEach((deviceId, i) => {
+        const shown = displayPath(files[i]);
+        console.log(`\n${deviceId}: ${shown}\n  ${installCommand(shown, deviceId)}`);
+    });
+    console.log("\nThe commands assume each device id is the device's SSH host. Next steps: docs/device-bootstrap.md");
+}
+
+/** The outputs and, for messages, where they came from: the offline engine, a saved file, or the Pulumi CLI. */
+async function readOutputs(stack: string, from: { offline?: boolean; file?: string }): Promise<{ outputs: Record<string, unknown>; source: string }> {
+    if (from.offline) return { outputs: await offlineOutputs(stack), source: `the offline run of stack ${stack}` };
+    if (from.file === undefined) {
+        const projectDir = (await engine()).findProjectDir();
+        return { outputs: parseOutputs(await cliOutputs(stack, projectDir), `pulumi's outputs of stack ${stack}`), source: `stack ${stack}` };
+    }
+    let text: string;
+    try {
+        text = fs.readFileSync(from.file, "utf8");
+    } catch (error) {
+        // fs messages name the code and the path only.
+        throw new StackOutputsError(`cannot read --outputs: ${(error as Error).message}`);
+    }
+    return { outputs: parseOutputs(text, from.file), source: from.file };
+}
+
+/** The program's exports with secrets in plain text, as `pulumi stack output --show-secrets` would give them. */
+async function offlineOutputs(stack: string): Promise<Record<string, unknown>> {
+    const [{ findProjectDir, outputValue, runOffline }, pulumi] = await Promise.all([engine(), import("@pulumi/pulumi")]);
+    const { exports } = await runOffline({ stack, projectDir: findProjectDir() });
+    const plain: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(exports)) {
+        plain[name] = pulumi.Output.isInstance(value) ? await outputValue(value as Output<unknown>) : value;
+    }
+    return plain;
+}
+
+/** The CLI's stdout, captured and never echoed; no shell, so the stack name is one argument whatever it holds. */
+function cliOutputs(stack: string, projectDir: string): Promise<string> {
+    const argv = ["stack", "output", "--json", "--show-secrets", "--stack", stack];
+    return new Promise((resolve, reject) => {
+        execFile("pulumi", argv, { cwd: projectDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+            if (!error) return resolve(stdout);
+            if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+                return reject(new StackOutputsError("the Pulumi CLI (pulumi) is not on PATH: install it (https://www.pulumi.com/docs/install/), or pass --outputs <file> holding `pulumi stack output --json --show-secrets` output"));
+            }
+            // The CLI's own complaint (no such stack, not logged in, passphrase missing) is what the user needs;
+            // it goes to stderr, which carries no output values.
+            reject(new StackOutputsError(`\`pulumi stack output\` failed for stack ${stack} (exit ${error.code ?? error.signal}):\n${stderr.trim()}`));
+        });
+    });
+}
+
+/** Relative to the current folder when inside it, so the printed commands stay short. */
+function displayPath(file: string): string {
+    const relative = path.relative(process.cwd(), file);
+    return relative && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
+}
+
+/**
+ * User mistakes get their message only, and so do failed file operations (their messages name the call and
+ * the path); anything else is a bug and keeps its stack trace. ConfigError and StackFileError can only come
+ * from the engine, so by then it is loaded anyway.
+ */
+async function isUserMistake(error: unknown): Promise<boolean> {
+    if (error instanceof UsageError || error instanceof StackOutputsError) return true;
+    if (typeof (error as NodeJS.ErrnoException)?.syscall === "string") return true;
+    try {
+        const [{ StackFileError }, { ConfigError }] = await Promise.all([engine(), import("../components/config")]);
+        return error instanceof StackFileError || error instanceof ConfigError;
+    } catch {
+        return false;
+    }
+}
+
+main().catch(async (error: unknown) => {
+    console.error((await isUserMistake(error)) ? (error as Error).message : error);
+    if (error instanceof UsageError) console.error(USAGE);
+    process.exit(1);
+});
