@@ -52,6 +52,10 @@ const image = new ScoringImage("scoring", {
     baseImage: config.image.baseImage,
     modelName: model.modelName,
     modelVersion: model.modelVersion,
+    // A model a training run registered is downloaded into a staged copy of the context under out/<stack>/.
+    registeredModel: config.model.existing
+        ? { modelUri: model.modelUri, resourceGroupName: ml.resourceGroupName, workspaceName: ml.workspaceName, stagingDir: `out/${config.stack}/scoring-context` }
+        : undefined,
 });
 
 const deployment = new EdgeDeployment("edge", {

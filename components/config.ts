@@ -199,7 +199,9 @@ function readModelSource(read: ConfigReader, projectDir: string, workspaceExists
 
 /** The scoring module's folder, which is also the image's build context. */
 export const SCORING_DIR = "scoring";
-const MODEL_FILE = `${SCORING_DIR}/model/model.json`;
+/** Where the Dockerfile copies the model from, inside the build context; score.py loads it from there. */
+export const MODEL_FILE_IN_CONTEXT = "model/model.json";
+const MODEL_FILE = `${SCORING_DIR}/${MODEL_FILE_IN_CONTEXT}`;
 
 function readModel(read: ConfigReader, projectDir: string): LocalModel {
     const modelPath = read.file("modelPath", projectDir);

@@ -3,6 +3,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { hashBuildContext } from "./buildContext";
+import { MODEL_FILE_IN_CONTEXT } from "./config";
+import { ModelBlobArgs, registeredModelBlob } from "./registeredModelBlob";
+import { stageBuildContext } from "./stagedContext";
 
 export interface ScoringImageArgs {
     /** The scoring module folder (score.py, myenv.yml, Dockerfile, the model), relative to projectDir. */
@@ -25,6 +28,11 @@ export interface ScoringImageArgs {
     modelName: pulumi.Input<string>;
     /** Registered version the image carries (known only after reading `name@latest`); part of the tag. */
     modelVersion: pulumi.Input<string>;
+    /**
+     * A model registered elsewhere (a training run's) to carry instead of the context's own model file: the
+     * context is staged into `stagingDir` (relative to projectDir) with that model's file downloaded into it.
+     */
+    registeredModel?: ModelBlobArgs & { stagingDir: string };
 }
 
 /**
@@ -41,16 +49,16 @@ export class ScoringImage extends pulumi.ComponentResource {
         super("edgeml:image:ScoringImage", name, {}, opts);
 
         const buildArgs = pulumi.output({ BASE_IMAGE: args.baseImage, MODEL_NAME: args.modelName, MODEL_VERSION: args.modelVersion });
-        const context = path.resolve(args.projectDir, args.context);
-        this.tag = buildArgs.apply((shaping) => imageTag(context, { platform: args.platform, ...shaping }));
+        const { context, contextHash } = args.registeredModel ? this.stage(args, args.registeredModel) : localContext(args);
+        this.tag = pulumi.all([contextHash, buildArgs]).apply(([hash, shaping]) => tagOf(hash, { platform: args.platform, ...shaping }));
         this.imageName = pulumi.interpolate`${args.loginServer}/${args.repository}:${this.tag}`;
         const image = new docker.Image(
             `${name}-image`,
             {
                 imageName: this.imageName,
                 build: {
-                    context: args.context,
-                    dockerfile: path.posix.join(args.context, "Dockerfile"),
+                    context,
+                    dockerfile: pulumi.output(context).apply((folder) => path.posix.join(folder, "Dockerfile")),
                     platform: args.platform,
                     args: buildArgs,
                 },
@@ -61,9 +69,41 @@ export class ScoringImage extends pulumi.ComponentResource {
         this.imageRef = image.repoDigest;
         this.registerOutputs({ imageName: this.imageName, imageRef: this.imageRef });
     }
+
+    /** Copies the context with the registered model's file in it; the build waits for the copy. */
+    private stage(args: ScoringImageArgs, registered: ModelBlobArgs & { stagingDir: string }): BuildContext {
+        const blob = registeredModelBlob(registered, { parent: this });
+        const staged = pulumi.all([blob, args.modelName, args.modelVersion]).apply(([source, modelName, version]) =>
+            stageBuildContext({
+                context: path.resolve(args.projectDir, args.context),
+                destination: path.resolve(args.projectDir, registered.stagingDir),
+                modelFile: MODEL_FILE_IN_CONTEXT,
+                model: { ...source, name: modelName, version },
+            }),
+        );
+        // The SAS made the staging result secret; its hash and folder are not, and the tag must stay readable.
+        return {
+            context: pulumi.unsecret(staged.apply(() => registered.stagingDir.split(path.sep).join("/"))),
+            contextHash: pulumi.unsecret(staged.apply((result) => result.sha256)),
+        };
+    }
+}
+
+interface BuildContext {
+    /** Relative to the project folder, so the image's inputs are the same on every checkout. */
+    context: pulumi.Input<string>;
+    contextHash: pulumi.Input<string>;
+}
+
+function localContext(args: ScoringImageArgs): BuildContext {
+    return { context: args.context, contextHash: hashBuildContext(path.resolve(args.projectDir, args.context)) };
 }
 
 /** 16 hex digits of the context hash mixed with what else shapes the image. */
 export function imageTag(context: string, shaping: Record<string, string>): string {
-    return createHash("sha256").update(hashBuildContext(context)).update(JSON.stringify(shaping)).digest("hex").slice(0, 16);
+    return tagOf(hashBuildContext(context), shaping);
+}
+
+function tagOf(contextHash: string, shaping: Record<string, string>): string {
+    return createHash("sha256").update(contextHash).update(JSON.stringify(shaping)).digest("hex").slice(0, 16);
 }

@@ -1,9 +1,11 @@
 // The program with existing resources named in config: each is read (never created, so `pulumi destroy` never
 // deletes it), and everything downstream is wired exactly as with resources the stack creates.
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { existingAzureState, fakeKey, OFFLINE_SUBSCRIPTION_ID } from "./support/azure-mocks";
-import { OfflinePlan, outputValue, runOffline } from "./support/offline-engine";
+import { existingAzureState, fakeKey, OFFLINE_SUBSCRIPTION_ID, offlineBlobs } from "./support/azure-mocks";
+import { OfflinePlan, outputValue, REPO_ROOT, runOffline } from "./support/offline-engine";
 import { resourceOfType } from "./support/plan-queries";
 
 const OWNED_TYPES = {
@@ -92,6 +94,21 @@ describe("existing resources", () => {
             assert.deepStrictEqual((image.inputs.build as any).args, { BASE_IMAGE: "python:3.11-slim", MODEL_NAME: "anomaly", MODEL_VERSION: "7" });
         });
 
+        it("builds the image from a staged context carrying the registered model's file, downloaded with a read-only SAS", () => {
+            const image = resourceOfType(run.plan, "docker:index/image:Image");
+            assert.strictEqual((image.inputs.build as any).context, "out/dev/scoring-context");
+            assert.strictEqual((image.inputs.build as any).dockerfile, "out/dev/scoring-context/Dockerfile");
+            const staged = fs.readFileSync(path.join(REPO_ROOT, "out/dev/scoring-context/model/model.json"));
+            assert.ok(staged.equals([...offlineBlobs].find(([name]) => name.endsWith("/anomaly/7/model.json"))![1]));
+            const sas = run.plan.invokes.find((i) => i.token === "azure-native:storage:listStorageAccountServiceSAS");
+            assert.deepStrictEqual([sas?.inputs.permissions, sas?.inputs.resource, sas?.inputs.protocols], ["r", "c", "https"]);
+            assert.match(String(sas?.inputs.canonicalizedResource), /^\/blob\/st[0-9a-f]{10}\/azureml-blobstore-[0-9a-f-]{36}$/);
+            // The SAS is a secret: in no plan input or output, and the image reference stays readable.
+            assert.ok(!JSON.stringify(run.plan).includes("sig="));
+            assert.notStrictEqual(run.plan.outputs.scoringImageRef, "[secret]");
+            assert.match(JSON.stringify(run.plan.outputs.deploymentManifest), /contosoacr\.azurecr\.io\/edgeml\/scoring@sha256:/);
+        });
+
         it("exposes the existing workspace's own storage account", () => {
             assert.match(String(run.plan.outputs.workspaceStorageAccount), /^st[0-9a-f]{10}$/);
             assert.strictEqual(run.plan.outputs.workspaceName, "contoso-mlw");
@@ -117,6 +134,25 @@ describe("existing resources", () => {
         assert.deepStrictEqual(read(result, "azure-native:machinelearningservices:ModelContainer"), []);
         assert.strictEqual(read(result, "azure-native:machinelearningservices:ModelVersion")[0].inputs.id, `${armId("ml-rg", "Microsoft.MachineLearningServices/workspaces", "contoso-mlw")}/models/anomaly/versions/3`);
         assert.strictEqual(result.outputs.modelVersion, "3");
+    });
+
+    it("retags the image when the registered model's bytes differ, and stops on a file score.py cannot load", async () => {
+        const overrides = { existingWorkspace: EXISTING.existingWorkspace, existingModel: "anomaly:3" };
+        const tagOf = (result: OfflinePlan) => String(resourceOfType(result, "docker:index/image:Image").inputs.imageName).split(":").pop();
+        const before = tagOf((await plan(overrides)).plan);
+        const [blob, bytes] = [...offlineBlobs].find(([name]) => name.endsWith("/anomaly/3/model.json"))!;
+        offlineBlobs.set(blob, Buffer.from(bytes.toString("utf8").replace(/"anomalyClass":\s*(\d+)/, '"anomalyClass": $1, "retrained": true')));
+        assert.notStrictEqual(tagOf((await plan(overrides)).plan), before);
+
+        offlineBlobs.set(blob, Buffer.from("not a model"));
+        await assert.rejects(plan(overrides), (error: Error) => {
+            assert.strictEqual(error.name, "ModelDownloadError");
+            assert.match(error.message, /anomaly:3/);
+            assert.match(error.message, /scoring\/train\.py/);
+            assert.ok(!error.message.includes("sig="), error.message);
+            return true;
+        });
+        offlineBlobs.delete(blob);
     });
 
     it("stops with the fix when the existing registry's admin user is off", async () => {

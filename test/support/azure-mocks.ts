@@ -2,6 +2,9 @@
 // <name>.azurecr.io, <name>.azure-devices.net, registry credentials and hub keys. Credentials are derived
 // from the resource name at run time (never written down) so every run and every stack agrees on them.
 import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { BlobEmulator, startBlobEmulator } from "./blob-emulator";
 import { configToml } from "../../components/iothub/edgeDeviceProvider";
 import { contentHash } from "../../components/iothub/deploymentContent";
 import { fleetConfigurationId } from "../../components/iothub/edgeDeploymentProvider";
@@ -206,9 +209,12 @@ const existingShapes: Record<string, (name: string, group: string, parts: string
     },
     "azure-native:machinelearningservices:ModelContainer": () => ({ properties: { latestVersion: "7", nextVersion: "8" } }),
     "azure-native:machinelearningservices:ModelVersion": (version, group, parts) => {
-        // .../workspaces/<ws>/models/<model>/versions/<version>: a training run's output in the default datastore.
+        // .../workspaces/<ws>/models/<model>/versions/<version>: a training run's output in the default datastore,
+        // whose bytes are the project's own model unless a test stored others.
         const workspace = parts[parts.indexOf("workspaces") + 1];
         const model = parts[parts.indexOf("models") + 1];
+        const blob = `${defaultContainer(workspace)}/azureml/training-run/${model}/${version}/model.json`;
+        if (!offlineBlobs.has(blob)) offlineBlobs.set(blob, fs.readFileSync(path.resolve(__dirname, "..", "..", "scoring", "model", "model.json")));
         return {
             properties: {
                 modelType: "custom_model",
@@ -249,7 +255,21 @@ function answerResource(args: MockResourceArgs): MockResourceResult {
     return { id, state: { ...args.inputs, ...kind.computed?.(name, args.inputs), name } };
 }
 
-function call(args: MockCallArgs): MockCallResult {
+/** Blobs the offline Azure holds, "container/path" → bytes; tests may replace them. */
+export const offlineBlobs = new Map<string, Buffer>();
+let blobService: Promise<BlobEmulator> | undefined;
+
+function offlineBlobService(): Promise<BlobEmulator> {
+    blobService ??= startBlobEmulator({ blobs: {}, sasToken: `sv=2022-11-02&sr=c&sp=r&spr=https&sig=${encodeURIComponent(fakeKey("blob-sas"))}`, unref: true });
+    return blobService;
+}
+
+function defaultContainer(workspaceName: string): string {
+    return `azureml-blobstore-${fakeGuid(`blobstore:${workspaceName}`)}`;
+}
+
+function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
+    if (args.token === "azure-native:storage:getStorageAccount" || args.token === "azure-native:storage:listStorageAccountServiceSAS") return callStorage(args);
     switch (args.token) {
         case "azure-native:authorization:getClientConfig":
             return {
@@ -281,7 +301,7 @@ function call(args: MockCallArgs): MockCallResult {
                 properties: {
                     datastoreType: "AzureBlob",
                     accountName: workspaceStorage(args.inputs.workspaceName),
-                    containerName: `azureml-blobstore-${fakeGuid(`blobstore:${args.inputs.workspaceName}`)}`,
+                    containerName: defaultContainer(args.inputs.workspaceName),
                     isDefault: args.inputs.name === "workspaceblobstore",
                     credentials: { credentialsType: "AccountKey" },
                 },
@@ -297,6 +317,24 @@ function call(args: MockCallArgs): MockCallResult {
             };
         default:
             throw new Error(`the offline engine has no answer for ${args.token}; add one to test/support/azure-mocks.ts`);
+    }
+}
+
+/** Invokes answered from the offline blob service, which starts on first use. */
+async function callStorage(args: MockCallArgs): Promise<MockCallResult> {
+    const storage = await offlineBlobService();
+    for (const [name, content] of offlineBlobs) storage.put(name, content);
+    switch (args.token) {
+        case "azure-native:storage:getStorageAccount":
+            return {
+                id: `${resourceGroupId(args.inputs.resourceGroupName)}/providers/Microsoft.Storage/storageAccounts/${args.inputs.accountName}`,
+                name: args.inputs.accountName,
+                kind: "StorageV2",
+                // Every account's blob endpoint is the local emulator, so downloads are real HTTP, offline.
+                primaryEndpoints: { blob: storage.endpoint },
+            };
+        default:
+            return { serviceSasToken: storage.sasToken };
     }
 }
 

@@ -20,6 +20,8 @@ export interface BlobEmulatorOptions {
   blobs: Record<string, Buffer | string>;
   /** The SAS query every request must carry, with or without a leading "?". */
   sasToken: string;
+  /** Let the process exit while it runs (the offline engine's shared instance is never stopped). */
+  unref?: boolean;
 }
 
 export interface BlobRequest {
@@ -111,6 +113,7 @@ export async function startBlobEmulator(options: BlobEmulatorOptions): Promise<B
     server.once("error", reject);
     server.listen(0, "127.0.0.1", resolve);
   });
+  if (options.unref) server.unref();
   const { port } = server.address() as AddressInfo;
 
   return {
