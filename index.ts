@@ -12,7 +12,7 @@ import { ScoringImage } from "./components/scoringImage";
 const config = loadConfig();
 const stateful = { protect: config.protect };
 const client = deployingClient();
-const group = stackResourceGroup(config, stateful);
+const group = stackResourceGroup(config, client.subscriptionId, stateful);
 const placement = { resourceGroupName: group.name, location: config.location, tags: config.tags };
 
 // Each of registry, hub and workspace is created, or read when the stack names an existing one; either way

@@ -8,12 +8,13 @@ export interface StackResourceGroup {
 }
 
 /**
- * The stack's resource group: created per stack, or an existing one that is only read, so `pulumi destroy`
- * never deletes a group the team owns.
+ * The stack's resource group: created per stack, or an existing one that is only read (a `read` step, like every
+ * existing resource), so `pulumi destroy` never deletes a group the team owns.
  */
-export function stackResourceGroup(config: StackConfig, opts?: pulumi.CustomResourceOptions): StackResourceGroup {
+export function stackResourceGroup(config: StackConfig, subscriptionId: pulumi.Input<string>, opts?: pulumi.CustomResourceOptions): StackResourceGroup {
     if (config.resourceGroup.existing) {
-        const existing = resources.getResourceGroupOutput({ resourceGroupName: config.resourceGroup.name });
+        const id = pulumi.interpolate`/subscriptions/${subscriptionId}/resourceGroups/${config.resourceGroup.name}`;
+        const existing = resources.ResourceGroup.get("resource-group", id);
         return { name: existing.name, location: pulumi.output(config.location) };
     }
     const group = new resources.ResourceGroup(

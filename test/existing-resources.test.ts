@@ -56,7 +56,8 @@ describe("existing resources", () => {
                 assert.deepStrictEqual(created(run.plan, type), [], type);
             }
             const ids = run.plan.resources.filter((r) => r.operation === "read").map((r) => r.inputs.id);
-            assert.deepStrictEqual(ids.slice(0, 3), [
+            assert.deepStrictEqual(ids.slice(0, 4), [
+                `/subscriptions/${OFFLINE_SUBSCRIPTION_ID}/resourceGroups/shared-rg`,
                 armId("images-rg", "Microsoft.ContainerRegistry/registries", "contosoacr"),
                 armId("iot-rg", "Microsoft.Devices/IotHubs", "contoso-hub"),
                 armId("ml-rg", "Microsoft.MachineLearningServices/workspaces", "contoso-mlw"),

@@ -135,8 +135,8 @@ describe("the program", () => {
 
     it("reads an existing resource group instead of creating one", async () => {
         const { plan } = await runOffline({ stack: "dev", overrides: { existingResourceGroup: "team-rg" } });
-        assert.strictEqual(plan.resources.filter((r) => r.type === "azure-native:resources:ResourceGroup").length, 0);
-        assert.ok(plan.invokes.some((i) => i.token === "azure-native:resources:getResourceGroup" && i.inputs.resourceGroupName === "team-rg"));
+        const groups = plan.resources.filter((r) => r.type === "azure-native:resources:ResourceGroup");
+        assert.deepStrictEqual(groups.map((g) => [g.operation, g.inputs.id]), [["read", "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/team-rg"]]);
         assert.strictEqual(resourceOfType(plan, "azure-native:containerregistry:Registry").inputs.resourceGroupName, "team-rg");
     });
 

@@ -183,6 +183,7 @@ function readExisting(type: string, id: string): MockResourceResult {
 }
 
 const existingShapes: Record<string, (name: string, group: string, parts: string[]) => Record<string, unknown>> = {
+    "azure-native:resources:ResourceGroup": () => ({ location: "westeurope", properties: { provisioningState: "Succeeded" } }),
     "azure-native:containerregistry:Registry": (name) => ({
         loginServer: `${name.toLowerCase()}.azurecr.io`,
         adminUserEnabled: true,
@@ -277,13 +278,6 @@ function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
                 objectId: fakeGuid("object"),
                 subscriptionId: OFFLINE_SUBSCRIPTION_ID,
                 tenantId: OFFLINE_TENANT_ID,
-            };
-        case "azure-native:resources:getResourceGroup":
-            return {
-                id: resourceGroupId(args.inputs.resourceGroupName),
-                name: args.inputs.resourceGroupName,
-                location: "westeurope",
-                properties: { provisioningState: "Succeeded" },
             };
         case "azure-native:containerregistry:listRegistryCredentials":
             return {
