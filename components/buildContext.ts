@@ -21,7 +21,9 @@ export function hashBuildContext(context: string): string {
 export function listFiles(context: string, ignored = readDockerignore(context)): string[] {
     const files: string[] = [];
     const walk = (relative: string) => {
-        for (const entry of fs.readdirSync(path.join(context, relative), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        // Code-unit order, not localeCompare: collation follows the machine's locale (da_DK sorts "aa" after
+        // "z"), and the hash, hence the image tag, must be the same on every machine that plans this tree.
+        for (const entry of fs.readdirSync(path.join(context, relative), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
             const entryPath = relative ? `${relative}/${entry.name}` : entry.name;
             if (entry.isDirectory()) {
                 if (!ignored(entryPath) || ignored.reincludesBelow(entryPath)) walk(entryPath);

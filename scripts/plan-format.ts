@@ -67,14 +67,20 @@ function withManifestSummary(inputs: Record<string, unknown>): Record<string, un
 }
 
 /** [dotted.path, printable value] for every leaf of an input tree. */
-function flatten(value: unknown, prefix = ""): Array<[string, string]> {
+export function flatten(value: unknown, prefix = ""): Array<[string, string]> {
     if (value !== null && typeof value === "object" && !Array.isArray(value)) {
         return Object.entries(value).flatMap(([key, inner]) => flatten(inner, prefix ? `${prefix}.${key}` : key));
     }
-    return [[prefix, shorten(typeof value === "string" ? value : JSON.stringify(value))]];
+    return [[prefix, printable(value)]];
 }
 
-function shorten(text: string): string {
+/** A value as one short line: strings as they are, anything else as JSON; "(none)" for a missing value. */
+export function printable(value: unknown): string {
+    if (value === undefined) return "(none)";
+    return shorten(typeof value === "string" ? value : JSON.stringify(value));
+}
+
+export function shorten(text: string): string {
     // ARM ids are long and differ only at the end: keep the resource kind and name.
     const armId = /^"?\/subscriptions\/.*\/([^/]+\/[^/]+?)"?$/.exec(text);
     if (armId) return `…/${armId[1]}`;

@@ -1,25 +1,30 @@
-// `npm start [-- --stack <name>]`: the offline plan. Runs the program under the offline engine with the
-// stack's configuration, prints what `pulumi up` would create, and writes out/<stack>/plan.json.
+// `npm start [-- --stack <name>] [--diff <plan.json | git ref>]`: the offline plan. Runs the program under the
+// offline engine with the stack's configuration, prints what `pulumi up` would create, and writes
+// out/<stack>/plan.json. With --diff it prints instead what would change compared with a previous plan.
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError } from "../components/config";
+import * as pulumi from "@pulumi/pulumi";
 import { DeploymentManifest, redactManifest } from "../components/manifest";
 import { OfflinePlan, StackFileError, findProjectDir, runOffline } from "../test/support/offline-engine";
 import { formatPlan } from "./plan-format";
 import { parseArgs, UsageError } from "./args";
-
-const EDGE_DEPLOYMENT_TYPE = "pulumi-nodejs:dynamic/iot:EdgeDeployment";
+import { EDGE_DEPLOYMENT_TYPE, diffPlans } from "./plan-diff";
+import { formatPlanDiff } from "./plan-diff-format";
+import { PlanSourceError, loadPreviousPlan } from "./plan-source";
 
 async function main(): Promise<void> {
-    const args = parseArgs(process.argv.slice(2), { stack: "dev" });
+    const args = parseArgs(process.argv.slice(2), { stack: "dev", diff: "" });
     const projectDir = findProjectDir();
+    // Read before this run writes: `--diff out/<stack>/plan.json` means the plan of the previous run.
+    const previous = args.diff ? loadPreviousPlan(args.diff, args.stack, projectDir) : undefined;
     const { plan } = await runOffline({ stack: args.stack, projectDir });
     const outDir = path.join(projectDir, "out", args.stack);
     fs.mkdirSync(outDir, { recursive: true });
     const written = [writeJson(path.join(outDir, "plan.json"), plan)];
     const manifest = deploymentManifestOf(plan);
     if (manifest) written.push(writeJson(path.join(outDir, "deployment.json"), redactManifest(manifest)));
-    console.log(formatPlan(plan));
+    if (previous) console.log(formatPlanDiff(await diffPlans(previous.plan, plan), { stack: args.stack, source: previous.source }));
+    else console.log(formatPlan(plan));
     console.log(`Written: ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}`);
 }
 
@@ -40,7 +45,10 @@ if (process.env.EDGEML_REPORT_PEAK_MEMORY) {
 
 main().catch((error: unknown) => {
     // User mistakes get their message only; anything else is a bug and keeps its stack trace.
-    const userMistake = error instanceof ConfigError || error instanceof StackFileError || error instanceof UsageError;
+    // RunError covers ConfigError and what Azure's state makes unusable (an existing registry's admin user off, a
+    // registered model score.py cannot load): the Pulumi CLI prints those without a stack trace too.
+    const userMistake =
+        pulumi.RunError.isInstance(error) || error instanceof StackFileError || error instanceof UsageError || error instanceof PlanSourceError;
     console.error(userMistake ? (error as Error).message : error);
     process.exit(1);
 });

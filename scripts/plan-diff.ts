@@ -1,0 +1,304 @@
+// What `pulumi up` would change, computed offline from two offline plans (a previous one and the current one),
+// without cloud access: resources matched by URN are created, deleted, updated or replaced; reads of existing
+// state and stack outputs are compared too, and the IoT Edge deployment's changes are put in module terms.
+//
+// How a changed resource is classified (the offline stand-in for each provider's Diff):
+// - the dynamic providers (EdgeDevice, EdgeDeployment): their own diff(), which is pure (no hub call), so the
+//   answer is the one `pulumi up` will get, replacements included;
+// - azure-native: see AZURE_REPLACE_INPUTS below;
+// - docker Image: an update (the provider rebuilds and pushes; it never replaces an Image);
+// - anything else: an update.
+import { contentHash, describeContentChanges } from "../components/iothub/deploymentContent";
+import { describeDeploymentChanges, EdgeDeploymentInputs, EdgeDeploymentOutputs, EdgeDeploymentProvider } from "../components/iothub/edgeDeploymentProvider";
+import { EdgeDeviceInputs, EdgeDeviceOutputs, EdgeDeviceProvider } from "../components/iothub/edgeDeviceProvider";
+import type { OfflinePlan, PlannedInvoke, PlannedResource } from "../test/support/offline-engine";
+import { flatten } from "./plan-format";
+
+export const EDGE_DEPLOYMENT_TYPE = "pulumi-nodejs:dynamic/iot:EdgeDeployment";
+export const EDGE_DEVICE_TYPE = "pulumi-nodejs:dynamic/iot:EdgeDevice";
+export const DOCKER_IMAGE_TYPE = "docker:index/image:Image";
+const IOT_HUB_TYPE = "azure-native:iothub:IotHubResource";
+/** What the plans hold in place of a secret; the same on both sides, so a secret never shows as changed. */
+const SECRET = "[secret]";
+
+/**
+ * azure-native replaces a resource when an input that is part of its ARM resource path changes (its name, its
+ * resource group, its parents' names) or a body property its metadata marks forceNew (create-only in the API
+ * spec; `location` is create-only for every tracked resource under the ARM guidelines). That metadata ships
+ * inside the provider plugin binary, not in the @pulumi/azure-native npm package (which holds only the SDK; the
+ * one replaceOnChanges list in it is for AKS), so this table is the offline approximation of it for the types
+ * edgeml uses. test/plan-diff.test.ts fails when the program declares an azure-native type missing here.
+ */
+export const AZURE_REPLACE_INPUTS: Record<string, string[]> = {
+    "azure-native:resources:ResourceGroup": ["resourceGroupName"],
+    "azure-native:containerregistry:Registry": ["resourceGroupName", "registryName"],
+    "azure-native:iothub:IotHubResource": ["resourceGroupName", "resourceName"],
+    "azure-native:storage:StorageAccount": ["resourceGroupName", "accountName"],
+    "azure-native:keyvault:Vault": ["resourceGroupName", "vaultName"],
+    "azure-native:operationalinsights:Workspace": ["resourceGroupName", "workspaceName"],
+    "azure-native:applicationinsights:Component": ["resourceGroupName", "resourceName"],
+    "azure-native:machinelearningservices:Workspace": ["resourceGroupName", "workspaceName"],
+    "azure-native:machinelearningservices:ModelContainer": ["resourceGroupName", "workspaceName", "name"],
+    "azure-native:machinelearningservices:ModelVersion": ["resourceGroupName", "workspaceName", "name", "version"],
+    // A data-plane resource of the provider's own: its source, type and MD5 are forceNew too.
+    "azure-native:storage:Blob": ["resourceGroupName", "accountName", "containerName", "blobName", "source", "type", "contentMd5"],
+};
+/** Unknown azure-native types: at least the resource group moves them. */
+const AZURE_DEFAULT_REPLACE_INPUTS = ["resourceGroupName"];
+
+/**
+ * The docker provider (5.x, provider.go Diff) reports changed Image inputs as updates, never replacements, and
+ * ignores changes to the registry username and password (they rotate; only a new server means a new push).
+ */
+const DOCKER_IGNORED_INPUTS = ["registry.username", "registry.password"];
+
+export type ChangeKind = "create" | "update" | "replace" | "delete";
+
+export interface InputChange {
+    /** Dotted path of the input, e.g. build.args.MODEL_VERSION. */
+    path: string;
+    before: unknown;
+    after: unknown;
+    /** This change alone forces a replacement. */
+    replaces: boolean;
+}
+
+export interface ResourceChange {
+    kind: ChangeKind;
+    urn: string;
+    type: string;
+    name: string;
+    /** Changed inputs (updates and replacements). */
+    inputs: InputChange[];
+    /** protect=true in the previous plan: `pulumi up` refuses to replace or delete the resource. */
+    blockedByProtect: boolean;
+    /** retainOnDelete: a deleted (or replaced) resource stays in Azure, only leaving the stack. */
+    retained: boolean;
+    /** Extra lines for reviewers: the image tag, how many manifest changes, rule caveats. */
+    notes: string[];
+}
+
+export interface ReadChange {
+    kind: "added" | "removed" | "changed";
+    /** The invoke token or read resource's type. */
+    what: string;
+    /** Its arguments, printable. */
+    args: string;
+}
+
+export interface OutputChange {
+    name: string;
+    before: unknown;
+    after: unknown;
+}
+
+export interface PlanDiff {
+    resources: ResourceChange[];
+    reads: ReadChange[];
+    /** The deployment manifest's changes in module terms (plus targeting), from describeDeploymentChanges. */
+    manifest: string[];
+    outputs: OutputChange[];
+    /** Managed resources present in both plans with nothing `pulumi up` would change. */
+    unchanged: number;
+}
+
+/** Compares two offline plans of the same stack. Pure: no cloud, no files, no processes. */
+export async function diffPlans(before: OfflinePlan, after: OfflinePlan): Promise<PlanDiff> {
+    const managed = (plan: OfflinePlan) => new Map(plan.resources.filter((r) => r.custom && r.operation === "create").map((r) => [r.urn, r]));
+    const [old, now] = [managed(before), managed(after)];
+    const resources: ResourceChange[] = [];
+    let unchanged = 0;
+    let manifest: string[] = [];
+
+    for (const resource of now.values()) {
+        const previous = old.get(resource.urn);
+        if (!previous) {
+            resources.push(change("create", resource, [], { notes: createNotes(resource) }));
+            if (resource.type === EDGE_DEPLOYMENT_TYPE) manifest = describeDeploymentChanges(undefined, deploymentInputs(resource.inputs));
+            continue;
+        }
+        const classified = await classify(previous, resource, before, after);
+        if (!classified) {
+            unchanged++;
+            continue;
+        }
+        resources.push(classified);
+        if (resource.type === EDGE_DEPLOYMENT_TYPE) manifest = describeDeploymentChanges(deploymentInputs(previous.inputs), deploymentInputs(resource.inputs));
+    }
+    for (const resource of old.values()) {
+        if (now.has(resource.urn)) continue;
+        resources.push(change("delete", resource, [], { blockedByProtect: resource.protect }));
+        if (resource.type === EDGE_DEPLOYMENT_TYPE) manifest = describeContentChanges(deploymentInputs(resource.inputs).content, undefined);
+    }
+    const deployment = resources.find((r) => r.type === EDGE_DEPLOYMENT_TYPE);
+    if (deployment && manifest.length > 0) deployment.notes.push(`manifest: ${count(manifest.length, "change")}, listed under "Deployment manifest changes"`);
+
+    return { resources, reads: diffReads(before, after), manifest, outputs: diffOutputs(before.outputs, after.outputs), unchanged };
+}
+
+/** undefined when `pulumi up` would leave the resource alone. */
+async function classify(previous: PlannedResource, current: PlannedResource, before: OfflinePlan, after: OfflinePlan): Promise<ResourceChange | undefined> {
+    let inputs = changedInputs(previous.inputs, current.inputs);
+    if (inputs.length === 0) return undefined;
+    const notes: string[] = [];
+    let replaceKeys: string[] = [];
+    let replace = false;
+
+    if (current.type === EDGE_DEVICE_TYPE || current.type === EDGE_DEPLOYMENT_TYPE) {
+        const verdict = await dynamicDiff(previous, current, before, after);
+        // The provider decides: inputs it does not compare (e.g. verify settings) change nothing by themselves.
+        if (!verdict.changes) return undefined;
+        replaceKeys = verdict.replaces;
+        replace = replaceKeys.length > 0;
+        if (replace) notes.push(`replaced: ${replaceKeys.join(", ")} cannot change in place (the provider's own diff)`);
+        if (current.type === EDGE_DEPLOYMENT_TYPE) {
+            // The manifest is listed in module terms below the resources, not leaf by leaf.
+            inputs = inputs.filter((c) => !isUnder(c.path, "content"));
+        }
+    } else if (current.type === DOCKER_IMAGE_TYPE) {
+        inputs = inputs.filter((c) => !DOCKER_IGNORED_INPUTS.some((ignored) => isUnder(c.path, ignored)));
+        if (inputs.length === 0) return undefined;
+        notes.push(...imageNotes(previous, current));
+    } else if (current.type.startsWith("azure-native:")) {
+        // azure-native compares locations ignoring case and spaces ("West Europe" is westeurope).
+        inputs = inputs.filter((c) => !(c.path === "location" && normalizedLocation(c.before) === normalizedLocation(c.after)));
+        if (inputs.length === 0) return undefined;
+        replaceKeys = [...(AZURE_REPLACE_INPUTS[current.type] ?? AZURE_DEFAULT_REPLACE_INPUTS), "location"];
+        if (!AZURE_REPLACE_INPUTS[current.type]) notes.push("offline replacement rules unknown for this type: only resourceGroupName and location are taken to replace");
+    }
+
+    const marked = inputs.map((c) => ({ ...c, replaces: replaceKeys.some((key) => isUnder(c.path, key)) }));
+    replace ||= marked.some((c) => c.replaces);
+    return change(replace ? "replace" : "update", current, marked, { blockedByProtect: replace && previous.protect, retained: replace && previous.retainOnDelete, notes });
+}
+
+/** Asks the dynamic provider itself, with the plans' stand-ins for secrets turned back into comparable values. */
+async function dynamicDiff(previous: PlannedResource, current: PlannedResource, before: OfflinePlan, after: OfflinePlan) {
+    // The service connection string is a secret in the plan; what the providers read from it is the hub's host name.
+    const [oldHost, newHost] = [hubHostName(previous, before), hubHostName(current, after)];
+    const connection = (host: string) => `HostName=${host};SharedAccessKeyName=iothubowner;SharedAccessKey=${SECRET}`;
+    if (current.type === EDGE_DEVICE_TYPE) {
+        const olds = { ...(previous.inputs as unknown as EdgeDeviceInputs), hostName: oldHost } as EdgeDeviceOutputs;
+        const news = { ...(current.inputs as unknown as EdgeDeviceInputs), serviceConnectionString: connection(newHost) };
+        return normalized(await new EdgeDeviceProvider().diff(previous.name, olds, news));
+    }
+    const oldInputs = deploymentInputs(previous.inputs);
+    // The registry password is "[secret]" on both sides: a rotation cannot be seen offline.
+    const olds = { ...oldInputs, hostName: oldHost, contentHash: contentHash(oldInputs.content, SECRET), configurationId: "", appliedVersions: {} } as EdgeDeploymentOutputs;
+    const news = { ...deploymentInputs(current.inputs), serviceConnectionString: connection(newHost) };
+    return normalized(await new EdgeDeploymentProvider().diff(previous.name, olds, news));
+}
+
+function normalized(result: { changes?: boolean; replaces?: string[] }): { changes: boolean; replaces: string[] } {
+    return { changes: result.changes === true, replaces: result.replaces ?? [] };
+}
+
+/** The hub a device or deployment talks to: the IoT Hub it depends on, else the stack's iotHubHostName output. */
+function hubHostName(resource: PlannedResource, plan: OfflinePlan): string {
+    const hub = plan.resources.find((r) => r.type === IOT_HUB_TYPE && resource.dependencies.includes(r.urn));
+    if (hub && typeof hub.inputs.resourceName === "string") return `${hub.inputs.resourceName}.azure-devices.net`;
+    return typeof plan.outputs.iotHubHostName === "string" ? plan.outputs.iotHubHostName : "unknown-hub";
+}
+
+function deploymentInputs(inputs: Record<string, unknown>): EdgeDeploymentInputs {
+    return inputs as unknown as EdgeDeploymentInputs;
+}
+
+/** Every leaf that differs, walking both input trees together (so {} -> {a: 1} is the leaf a). */
+export function changedInputs(before: unknown, after: unknown, prefix = ""): InputChange[] {
+    const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+    if (isRecord(before) && isRecord(after)) {
+        const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+        return keys.flatMap((key) => changedInputs(before[key], after[key], prefix ? `${prefix}.${key}` : key));
+    }
+    return JSON.stringify(before) === JSON.stringify(after) ? [] : [{ path: prefix, before, after, replaces: false }];
+}
+
+function isUnder(path: string, key: string): boolean {
+    return path === key || path.startsWith(`${key}.`);
+}
+
+function normalizedLocation(value: unknown): unknown {
+    return typeof value === "string" ? value.toLowerCase().replace(/\s+/g, "") : value;
+}
+
+function imageNotes(previous: PlannedResource, current: PlannedResource): string[] {
+    const [oldTag, newTag] = [tagOf(previous.inputs.imageName), tagOf(current.inputs.imageName)];
+    const notes = ["rebuilt and pushed (the docker provider updates an Image, it never replaces one)"];
+    if (oldTag !== newTag) notes.unshift(`tag: ${oldTag ?? "(none)"} -> ${newTag ?? "(none)"}`);
+    return notes;
+}
+
+function createNotes(resource: PlannedResource): string[] {
+    const tag = resource.type === DOCKER_IMAGE_TYPE ? tagOf(resource.inputs.imageName) : undefined;
+    return tag ? [`tag: ${tag}`] : [];
+}
+
+/** The tag of repository:tag (a colon after the last slash; a registry's :port comes before it). */
+function tagOf(imageName: unknown): string | undefined {
+    if (typeof imageName !== "string") return undefined;
+    const last = imageName.slice(imageName.lastIndexOf("/") + 1);
+    return last.includes(":") ? last.slice(last.indexOf(":") + 1) : undefined;
+}
+
+function change(kind: ChangeKind, resource: PlannedResource, inputs: InputChange[], extra: Partial<ResourceChange>): ResourceChange {
+    return {
+        kind,
+        urn: resource.urn,
+        type: resource.type,
+        name: resource.name,
+        inputs,
+        blockedByProtect: false,
+        retained: kind !== "create" && kind !== "update" && resource.retainOnDelete,
+        notes: [],
+        ...extra,
+    };
+}
+
+/** Reads of existing state: read resources by URN, invokes as a multiset of token and arguments. */
+function diffReads(before: OfflinePlan, after: OfflinePlan): ReadChange[] {
+    const changes: ReadChange[] = [];
+    const reads = (plan: OfflinePlan) => new Map(plan.resources.filter((r) => r.operation === "read").map((r) => [r.urn, r]));
+    const [old, now] = [reads(before), reads(after)];
+    for (const [urn, resource] of now) {
+        const previous = old.get(urn);
+        if (!previous) changes.push({ kind: "added", what: resource.type, args: argsText(resource.inputs) });
+        else if (changedInputs(previous.inputs, resource.inputs).length > 0) changes.push({ kind: "changed", what: resource.type, args: argsText(resource.inputs) });
+    }
+    for (const [urn, resource] of old) if (!now.has(urn)) changes.push({ kind: "removed", what: resource.type, args: argsText(resource.inputs) });
+
+    const key = (invoke: PlannedInvoke) => `${invoke.token}\u0000${argsText(invoke.inputs)}`;
+    const remaining = new Map<string, number>();
+    for (const invoke of before.invokes) remaining.set(key(invoke), (remaining.get(key(invoke)) ?? 0) + 1);
+    for (const invoke of after.invokes) {
+        const left = remaining.get(key(invoke)) ?? 0;
+        if (left > 0) remaining.set(key(invoke), left - 1);
+        else changes.push({ kind: "added", what: invoke.token, args: argsText(invoke.inputs) });
+    }
+    for (const invoke of before.invokes) {
+        const left = remaining.get(key(invoke)) ?? 0;
+        if (left > 0) {
+            remaining.set(key(invoke), left - 1);
+            changes.push({ kind: "removed", what: invoke.token, args: argsText(invoke.inputs) });
+        }
+    }
+    return changes;
+}
+
+function argsText(inputs: Record<string, unknown>): string {
+    return flatten(inputs).map(([k, v]) => `${k}=${v}`).join("  ");
+}
+
+function diffOutputs(before: Record<string, unknown>, after: Record<string, unknown>): OutputChange[] {
+    const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    return names.filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name])).map((name) => ({ name, before: before[name], after: after[name] }));
+}
+
+export function count(n: number, noun: string): string {
+    return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** Nothing at all differs: no resource, read, manifest or output change. */
+export function isEmptyDiff(diff: PlanDiff): boolean {
+    return diff.resources.length === 0 && diff.reads.length === 0 && diff.manifest.length === 0 && diff.outputs.length === 0;
+}
