@@ -35,12 +35,11 @@ const ml = new MlWorkspace(
     stateful,
 );
 
-const model = new ModelRegistration("model", {
-    subscriptionId: ml.subscriptionId,
-    resourceGroupName: ml.resourceGroupName,
-    workspaceName: ml.workspaceName,
-    model: config.model,
-});
+const model = new ModelRegistration(
+    "model",
+    { subscriptionId: ml.subscriptionId, resourceGroupName: ml.resourceGroupName, workspaceName: ml.workspaceName, model: config.model },
+    stateful,
+);
 const image = new ScoringImage("scoring", {
     context: config.image.context,
     projectDir: config.projectDir,

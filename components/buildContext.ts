@@ -14,6 +14,10 @@ export function hashBuildContext(context: string): string {
     return hash.digest("hex");
 }
 
+// Docker reads these even when .dockerignore lists them (scoring/'s starts with `*`): a changed Dockerfile must
+// change the hash, and so the tag, like any other input of the build.
+const ALWAYS_SENT = ["Dockerfile", ".dockerignore"];
+
 /**
  * Files of the context that the Docker daemon would receive, as sorted forward-slash paths. An excluded folder is
  * still searched when an exception (`!model/model.json` after `*`) could re-include a file below it, as Docker does.
@@ -27,7 +31,7 @@ export function listFiles(context: string, ignored = readDockerignore(context)):
             const entryPath = relative ? `${relative}/${entry.name}` : entry.name;
             if (entry.isDirectory()) {
                 if (!ignored(entryPath) || ignored.reincludesBelow(entryPath)) walk(entryPath);
-            } else if (entry.isFile() && !ignored(entryPath)) files.push(entryPath);
+            } else if (entry.isFile() && (!ignored(entryPath) || ALWAYS_SENT.includes(entryPath))) files.push(entryPath);
         }
     };
     walk("");

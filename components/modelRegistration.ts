@@ -51,6 +51,9 @@ export class ModelRegistration extends pulumi.ComponentResource {
 
     private register(name: string, model: LocalModel, args: ModelRegistrationArgs): RegisteredModel {
         const child = { parent: this };
+        // Each new version replaces these in state. Protecting them would refuse that replacement; keeping the old
+        // ones in Azure is what retainOnDelete does. The model container, protected with the stack, is what stays.
+        const retained = { ...child, retainOnDelete: true, protect: false };
         const workspace = { resourceGroupName: args.resourceGroupName, workspaceName: args.workspaceName };
 
         // The container name of the default datastore is chosen by Azure ML (azureml-blobstore-<guid>): read it.
@@ -74,7 +77,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
                 contentType: model.path.endsWith(".json") ? "application/json" : "application/octet-stream",
                 source: new pulumi.asset.FileAsset(model.path),
             },
-            { ...child, retainOnDelete: true },
+            retained,
         );
 
         const container = new machinelearningservices.ModelContainer(
@@ -101,7 +104,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
                     },
                 },
             },
-            { ...child, retainOnDelete: true },
+            retained,
         );
 
         return {

@@ -68,9 +68,9 @@ export async function stageBuildContext(options: StageOptions): Promise<{ sha256
     // Download first: a failure leaves the previous staging untouched.
     const model = await downloadModel(options.model, options.fetchImpl ?? fetch, options.retryPolicy ?? DOWNLOAD_RETRY);
     const staged = new Map<string, { content: Buffer; mode: number }>();
-    // Docker always receives the Dockerfile and .dockerignore, even when .dockerignore lists them; the copied
-    // .dockerignore also makes the staged folder hash as Docker sees it.
-    for (const file of [...listFiles(context, ignored), "Dockerfile", ".dockerignore"]) {
+    // listFiles includes the Dockerfile and .dockerignore, which Docker always reads; the copied .dockerignore
+    // also makes the staged folder hash as Docker sees it.
+    for (const file of listFiles(context, ignored)) {
         const stat = fs.statSync(path.join(context, file), { throwIfNoEntry: false });
         if (file !== modelFile && stat?.isFile()) staged.set(file, { content: fs.readFileSync(path.join(context, file)), mode: stat.mode & 0o777 });
     }

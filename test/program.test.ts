@@ -121,6 +121,13 @@ describe("the program", () => {
             assert.strictEqual(resourceOfType(prod.plan, type).protect, true, `prod ${type}`);
             assert.strictEqual(resourceOfType(dev.plan, type).protect, false, `dev ${type}`);
         }
+        // The registered model is protected with the stack; each version and its blob are retained instead, since a
+        // new version replaces them in state, which protection would refuse.
+        assert.strictEqual(resourceOfType(prod.plan, "azure-native:machinelearningservices:ModelContainer").protect, true);
+        for (const type of ["azure-native:machinelearningservices:ModelVersion", "azure-native:storage:Blob"]) {
+            const resource = resourceOfType(prod.plan, type);
+            assert.deepStrictEqual([resource.protect, resource.retainOnDelete], [false, true], type);
+        }
     });
 
     it("sizes dev small and prod for a fleet", async () => {

@@ -70,7 +70,10 @@ describe("the scoring image tag", () => {
     it("follows a file an exception re-includes from an excluded folder, as scoring/'s allow-list does", () => {
         writeFile(context, ".dockerignore", "*\n!score.py\n!model/model.json\n");
         writeFile(context, "model/notes.txt", "excluded");
-        assert.deepStrictEqual(listFiles(context), ["model/model.json", "score.py"]);
+        assert.deepStrictEqual(listFiles(context), [".dockerignore", "Dockerfile", "model/model.json", "score.py"]);
+        const withoutDockerfileChange = imageTag(context, SHAPING);
+        writeFile(context, "Dockerfile", "FROM python:3.12-slim\n");
+        assert.notStrictEqual(imageTag(context, SHAPING), withoutDockerfileChange, "Docker reads the Dockerfile even when .dockerignore lists it");
         const before = imageTag(context, SHAPING);
         writeFile(context, "model/model.json", '{"format": "test", "nodes": [2]}');
         assert.notStrictEqual(imageTag(context, SHAPING), before);
