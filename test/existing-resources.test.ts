@@ -6,7 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { existingAzureState, fakeKey, OFFLINE_SUBSCRIPTION_ID, offlineBlobs } from "./support/azure-mocks";
 import { OfflinePlan, outputValue, REPO_ROOT, runOffline } from "./support/offline-engine";
-import { resourceOfType } from "./support/plan-queries";
+import { createdOfType as created, resourceOfType } from "./support/plan-queries";
 
 const OWNED_TYPES = {
     registry: ["azure-native:containerregistry:Registry"],
@@ -29,7 +29,6 @@ const EXISTING = {
 const armId = (group: string, providerType: string, name: string) =>
     `/subscriptions/${OFFLINE_SUBSCRIPTION_ID}/resourceGroups/${group}/providers/${providerType}/${name}`;
 
-const created = (plan: OfflinePlan, type: string) => plan.resources.filter((r) => r.type === type && r.operation === "create");
 const read = (plan: OfflinePlan, type: string) => plan.resources.filter((r) => r.type === type && r.operation === "read");
 
 async function plan(overrides: Record<string, unknown>) {

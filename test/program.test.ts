@@ -3,17 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/config";
 import { fakeKey } from "./support/azure-mocks";
 import { listStacks, runOffline } from "./support/offline-engine";
-import { resourceOfType } from "./support/plan-queries";
+import { STATEFUL_TYPES, resourceOfType } from "./support/plan-queries";
 
 const CREDENTIAL_OUTPUTS = ["registryAdminPassword", "iotHubServiceConnectionString", "edgeDeviceConnectionStrings", "edgeDeviceConfigTomls"];
-const STATEFUL_TYPES = [
-    "azure-native:resources:ResourceGroup",
-    "azure-native:containerregistry:Registry",
-    "azure-native:iothub:IotHubResource",
-    "azure-native:machinelearningservices:Workspace",
-    "azure-native:storage:StorageAccount",
-    "azure-native:keyvault:Vault",
-];
 
 describe("the program", () => {
     it("has a dev and a prod stack", () => {

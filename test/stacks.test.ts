@@ -6,25 +6,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { OfflinePlan, REPO_ROOT, listStacks, runOffline } from "./support/offline-engine";
-import { resourcesOfType } from "./support/plan-queries";
+import { STATEFUL_TYPES, createdOfType as created } from "./support/plan-queries";
 import { copyProject, removeProject } from "./support/project-copy";
-
-/** What holds data or identity that a replacement or a destroy would lose. */
-const STATEFUL_TYPES = [
-    "azure-native:resources:ResourceGroup",
-    "azure-native:containerregistry:Registry",
-    "azure-native:iothub:IotHubResource",
-    "azure-native:machinelearningservices:Workspace",
-    "azure-native:storage:StorageAccount",
-    "azure-native:keyvault:Vault",
-    "azure-native:operationalinsights:Workspace",
-    "azure-native:applicationinsights:Component",
-];
-
-/** Resources of a type the stack creates (an existing one is only read, and its owner protects it). */
-function created(plan: OfflinePlan, type: string) {
-    return resourcesOfType(plan, type).filter((r) => r.operation === "create");
-}
 
 /** The program: index.ts and every TypeScript file under components/. */
 function programSources(): string[] {
