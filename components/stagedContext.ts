@@ -1,9 +1,9 @@
 // A copy of the scoring build context that carries a registered model's file instead of the local one, so a stack
 // can ship a model registered elsewhere. Docker builds the copy and the image tag hashes it, so it must be exact.
-import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { writeFileAtomically } from "./atomicFile";
 import { hashBuildContext, listFiles, readDockerignore } from "./buildContext";
 import { RetriesExhaustedError, RetryPolicy, withRetry } from "./iothub/retry";
 
@@ -78,7 +78,7 @@ export async function stageBuildContext(options: StageOptions): Promise<{ sha256
 
     fs.mkdirSync(destination, { recursive: true });
     removeStale(destination, new Set(staged.keys()));
-    for (const [file, { content, mode }] of staged) writeAtomically(path.join(destination, file), content, mode);
+    for (const [file, { content, mode }] of staged) writeIfChanged(path.join(destination, file), content, mode);
     return { sha256: hashBuildContext(destination), files: [...staged.keys()].sort() };
 }
 
@@ -181,18 +181,9 @@ function removeStale(root: string, keep: Set<string>, relative = ""): void {
     }
 }
 
-/** Temp file + rename, so a crash never leaves a half-written file; unchanged files are left alone. */
-function writeAtomically(file: string, content: Buffer, mode: number): void {
+/** Unchanged files are left alone (same bytes and mode), so restaging an unchanged model touches nothing. */
+function writeIfChanged(file: string, content: Buffer, mode: number): void {
     const current = fs.statSync(file, { throwIfNoEntry: false });
     if (current?.isFile() && (current.mode & 0o777) === mode && fs.readFileSync(file).equals(content)) return;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const temp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
-    try {
-        fs.writeFileSync(temp, content);
-        fs.chmodSync(temp, mode);
-        fs.renameSync(temp, file);
-    } catch (error) {
-        fs.rmSync(temp, { force: true });
-        throw error;
-    }
+    writeFileAtomically(file, content, mode);
 }

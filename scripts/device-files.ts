@@ -1,9 +1,9 @@
 // The logic of `npm run devices`, free of process state so the tests can call it: from the stack outputs (as
 // `pulumi stack output --json --show-secrets` prints them) to one /etc/aziot/config.toml per device on disk.
 // The values handled here are device keys, so every message names an output or a device, never a value.
-import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { writeFileAtomically } from "../components/atomicFile";
 import * as names from "../components/azureNames";
 
 export const CONFIG_TOMLS_OUTPUT = "edgeDeviceConfigTomls";
@@ -89,32 +89,9 @@ export function writeDeviceFiles(root: string, configs: Map<string, string>): st
         if (!fs.lstatSync(folder).isDirectory()) throw new StackOutputsError(`${folder} exists and is not a folder`);
         fs.chmodSync(folder, 0o700);
         const file = path.join(folder, "config.toml");
-        writeSecretFile(file, toml);
+        writeFileAtomically(file, toml, 0o600);
         return file;
     });
-}
-
-/**
- * Writes a 0600 file atomically: a temp file in the same folder, created 0600 and fchmod-ed to exactly 0600
- * (the umask only narrows the create mode), then renamed over the target. So no reader ever sees a partial
- * file, and an old file with wider permissions is replaced by a new inode rather than written through.
- */
-export function writeSecretFile(file: string, content: string): void {
-    const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
-    const fd = fs.openSync(temp, "wx", 0o600);
-    try {
-        try {
-            fs.fchmodSync(fd, 0o600);
-            fs.writeFileSync(fd, content);
-            fs.fsyncSync(fd);
-        } finally {
-            fs.closeSync(fd);
-        }
-        fs.renameSync(temp, file);
-    } catch (error) {
-        fs.rmSync(temp, { force: true });
-        throw error;
-    }
 }
 
 /**
