@@ -2,8 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
 import * as storage from "@pulumi/azure-native/storage";
 import type { LocalModel } from "./config";
-import { AzureStateError, nameFromId } from "./existing";
-import type { ExistingModel } from "./existingConfig";
+import { blobDatastore } from "./datastore";
+import { armId, AzureStateError, nameFromId } from "./existing";
+import { EXISTING_KINDS, ExistingModel } from "./existingConfig";
 
 /** Azure ML's default blob datastore, created with every workspace. */
 export const DEFAULT_DATASTORE = "workspaceblobstore";
@@ -56,14 +57,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
         const retained = { ...child, retainOnDelete: true, protect: false };
         const workspace = { resourceGroupName: args.resourceGroupName, workspaceName: args.workspaceName };
 
-        // The container name of the default datastore is chosen by Azure ML (azureml-blobstore-<guid>): read it.
-        const datastore = machinelearningservices.getDatastoreOutput({ ...workspace, name: DEFAULT_DATASTORE }, child);
-        const blobStore = datastore.properties.apply((p) => {
-            if (p.datastoreType !== "AzureBlob" || !p.accountName || !p.containerName) {
-                throw new Error(`datastore ${DEFAULT_DATASTORE} is ${p.datastoreType}, not a blob container`);
-            }
-            return { accountName: p.accountName, containerName: p.containerName, resourceGroup: p.resourceGroup };
-        });
+        const blobStore = blobDatastore(workspace, DEFAULT_DATASTORE, child);
         // Content-addressed path: a retained older version keeps pointing at its own bytes.
         const blobPath = `edgeml/models/${model.name}/${model.file.sha256.slice(0, 12)}/${baseName(model.path)}`;
         const blob = new storage.Blob(
@@ -71,7 +65,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
             {
                 accountName: blobStore.accountName,
                 containerName: blobStore.containerName,
-                resourceGroupName: pulumi.all([blobStore, args.resourceGroupName]).apply(([b, rg]) => b.resourceGroup ?? rg),
+                resourceGroupName: blobStore.resourceGroup,
                 blobName: blobPath,
                 type: storage.BlobType.Block,
                 contentType: model.path.endsWith(".json") ? "application/json" : "application/octet-stream",
@@ -117,7 +111,9 @@ export class ModelRegistration extends pulumi.ComponentResource {
 
     private read(name: string, model: ExistingModel, args: ModelRegistrationArgs): RegisteredModel {
         const child = { parent: this };
-        const containerId = pulumi.interpolate`/subscriptions/${args.subscriptionId}/resourceGroups/${args.resourceGroupName}/providers/Microsoft.MachineLearningServices/workspaces/${args.workspaceName}/models/${model.name}`;
+        const containerId = pulumi
+            .all([args.subscriptionId, args.resourceGroupName, args.workspaceName])
+            .apply(([subscription, group, workspace]) => `${armId(subscription, group, EXISTING_KINDS.workspace.providerType, workspace)}/models/${model.name}`);
         const versionName =
             model.version === LATEST
                 ? machinelearningservices.ModelContainer.get(`${name}-model`, containerId, child).properties.apply((p) => {

@@ -2,9 +2,8 @@
 // datastore (or a blob URL), the datastore names a storage account and container, and the account grants a
 // short-lived read-only SAS. Everything comes from Azure, so nothing is typed by hand and no account key leaves it.
 import * as pulumi from "@pulumi/pulumi";
-import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
 import * as storage from "@pulumi/azure-native/storage";
-import { AzureStateError } from "./existing";
+import { blobDatastore } from "./datastore";
 import { parseModelUri } from "./modelUri";
 
 export interface ModelBlob {
@@ -32,21 +31,14 @@ export function registeredModelBlob(args: ModelBlobArgs, opts: pulumi.InvokeOpti
             location.kind === "blob"
                 ? // A plain blob URL carries no resource group: the workspace's own account is the usual case.
                   pulumi.output({ accountName: location.accountName, containerName: location.containerName, resourceGroup: resourceGroupName })
-                : machinelearningservices
-                      .getDatastoreOutput(
-                          {
-                              resourceGroupName: location.workspace?.resourceGroup ?? resourceGroupName,
-                              workspaceName: location.workspace?.workspaceName ?? workspaceName,
-                              name: location.datastore,
-                          },
-                          opts,
-                      )
-                      .properties.apply((p) => {
-                          if (p.datastoreType !== "AzureBlob" || !p.accountName || !p.containerName) {
-                              throw new AzureStateError(`the model ${uri} is in datastore ${location.datastore}, which is ${p.datastoreType}, not a blob container`);
-                          }
-                          return { accountName: p.accountName, containerName: p.containerName, resourceGroup: p.resourceGroup ?? resourceGroupName };
-                      });
+                : blobDatastore(
+                      {
+                          resourceGroupName: location.workspace?.resourceGroup ?? resourceGroupName,
+                          workspaceName: location.workspace?.workspaceName ?? workspaceName,
+                      },
+                      location.datastore,
+                      opts,
+                  );
         return container.apply((c) => {
             const account = storage.getStorageAccountOutput({ accountName: c.accountName, resourceGroupName: c.resourceGroup }, opts);
             const sas = storage.listStorageAccountServiceSASOutput(
