@@ -1,13 +1,13 @@
 // Reads the stack configuration, composes the components and exports the stack outputs; nothing else.
-import { loadConfig } from "./components/config";
-import { ContainerRegistry } from "./components/containerRegistry";
-import { deployingClient } from "./components/existing";
-import { EdgeDeployment } from "./components/edgeDeployment";
-import { IotHub } from "./components/iotHub";
-import { MlWorkspace } from "./components/mlWorkspace";
-import { ModelRegistration } from "./components/modelRegistration";
-import { stackResourceGroup } from "./components/resourceGroup";
-import { ScoringImage } from "./components/scoringImage";
+import { loadConfig } from "./components/config/loader";
+import { ContainerRegistry } from "./components/registry/containerRegistry";
+import { deployingClient } from "./components/shared/azure";
+import { EdgeDeployment } from "./components/iot/edgeDeployment";
+import { IotHub } from "./components/iot/iotHub";
+import { MlWorkspace } from "./components/ml/mlWorkspace";
+import { ModelRegistration } from "./components/ml/modelRegistration";
+import { stackResourceGroup } from "./components/shared/resourceGroup";
+import { ScoringImage } from "./components/image/scoringImage";
 
 const config = loadConfig();
 const stateful = { protect: config.protect };

@@ -1,10 +1,10 @@
 // `npm run bench:rollout`: the EdgeDeployment provider against the local IoT Hub emulator. Device mode rolls out
 // to many devices with injected throttling (429 + Retry-After); fleet mode counts requests per rollout as the
 // fleet grows (target: constant). Prints figures; asserts nothing.
-import { EdgeDeploymentProvider } from "../components/iothub/edgeDeploymentProvider";
-import { DEFAULT_RETRY_POLICY } from "../components/iothub/retry";
-import { deploymentInputs } from "../test/support/deployment-fixtures";
-import { IotHubEmulator, startIotHubEmulator } from "../test/support/iothub-emulator";
+import { EdgeDeploymentProvider } from "../components/iot/edgeDeploymentProvider";
+import { DEFAULT_RETRY_POLICY } from "../components/shared/retry";
+import { deploymentInputs } from "../offline/sample-deployment";
+import { IotHubEmulator, startIotHubEmulator } from "../offline/iothub-emulator";
 import { parseArgs } from "./args";
 
 const args = parseArgs(process.argv.slice(2), { devices: "1000", throttle: "0.1", concurrency: "8", "retry-after": "1" });

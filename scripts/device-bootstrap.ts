@@ -10,7 +10,7 @@ import { StackOutputsError, deviceConfigs, installCommand, parseOutputs, selectD
 
 // The offline engine, and with it the Pulumi SDK, is loaded only when needed: it triples the start-up time
 // of the paths that only read a file.
-const engine = () => import("../test/support/offline-engine");
+const engine = () => import("../offline/engine");
 
 const USAGE = `usage: npm run devices -- --stack <name> [--outputs <file> | --offline] [--device <id>] [--dir <folder>]
   (default)         read \`pulumi stack output --json --show-secrets --stack <name>\` through the Pulumi CLI
@@ -103,7 +103,7 @@ async function isUserMistake(error: unknown): Promise<boolean> {
     if (error instanceof UsageError || error instanceof StackOutputsError) return true;
     if (typeof (error as NodeJS.ErrnoException)?.syscall === "string") return true;
     try {
-        const [{ StackFileError }, { ConfigError }] = await Promise.all([engine(), import("../components/config")]);
+        const [{ StackFileError }, { ConfigError }] = await Promise.all([engine(), import("../components/config/loader")]);
         return error instanceof StackFileError || error instanceof ConfigError;
     } catch {
         return false;

@@ -3,8 +3,8 @@
 // The values handled here are device keys, so every message names an output or a device, never a value.
 import * as fs from "fs";
 import * as path from "path";
-import { writeFileAtomically } from "../components/atomicFile";
-import * as names from "../components/azureNames";
+import { writeFileAtomically } from "../components/shared/atomicFile";
+import * as names from "../components/config/names";
 
 export const CONFIG_TOMLS_OUTPUT = "edgeDeviceConfigTomls";
 /** How `pulumi stack output --json` prints a secret when --show-secrets is missing. */

@@ -8,10 +8,10 @@
 // - azure-native: see AZURE_REPLACE_INPUTS below;
 // - docker Image: an update (the provider rebuilds and pushes; it never replaces an Image);
 // - anything else: an update.
-import { contentHash, describeContentChanges } from "../components/iothub/deploymentContent";
-import { describeDeploymentChanges, EdgeDeploymentInputs, EdgeDeploymentOutputs, EdgeDeploymentProvider } from "../components/iothub/edgeDeploymentProvider";
-import { EdgeDeviceInputs, EdgeDeviceOutputs, EdgeDeviceProvider } from "../components/iothub/edgeDeviceProvider";
-import type { OfflinePlan, PlannedInvoke, PlannedResource } from "../test/support/offline-engine";
+import { contentHash, describeContentChanges } from "../components/iot/deploymentContent";
+import { describeDeploymentChanges, EdgeDeploymentInputs, EdgeDeploymentOutputs, EdgeDeploymentProvider } from "../components/iot/edgeDeploymentProvider";
+import { EdgeDeviceInputs, EdgeDeviceOutputs, EdgeDeviceProvider } from "../components/iot/edgeDeviceProvider";
+import type { OfflinePlan, PlannedInvoke, PlannedResource } from "../offline/engine";
 import { flatten } from "./plan-format";
 
 export const EDGE_DEPLOYMENT_TYPE = "pulumi-nodejs:dynamic/iot:EdgeDeployment";

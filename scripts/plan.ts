@@ -4,8 +4,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DeploymentManifest, redactManifest } from "../components/manifest";
-import { OfflinePlan, StackFileError, findProjectDir, runOffline } from "../test/support/offline-engine";
+import { DeploymentManifest, redactManifest } from "../components/iot/manifest";
+import { OfflinePlan, StackFileError, findProjectDir, runOffline } from "../offline/engine";
 import { formatPlan } from "./plan-format";
 import { parseArgs, UsageError } from "./args";
 import { EDGE_DEPLOYMENT_TYPE, diffPlans } from "./plan-diff";

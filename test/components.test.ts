@@ -1,12 +1,12 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerRegistry } from "../components/containerRegistry";
-import type { NewIotHub } from "../components/config";
-import { deployingClient } from "../components/existing";
-import { IotHub } from "../components/iotHub";
-import { MlWorkspace } from "../components/mlWorkspace";
-import { OFFLINE_SUBSCRIPTION_ID } from "./support/azure-mocks";
-import { outputValue, runOffline } from "./support/offline-engine";
+import { ContainerRegistry } from "../components/registry/containerRegistry";
+import type { NewIotHub } from "../components/config/loader";
+import { deployingClient } from "../components/shared/azure";
+import { IotHub } from "../components/iot/iotHub";
+import { MlWorkspace } from "../components/ml/mlWorkspace";
+import { OFFLINE_SUBSCRIPTION_ID } from "../offline/azure-answers";
+import { outputValue, runOffline } from "../offline/engine";
 import { armIdOf, resourceOfType } from "./support/plan-queries";
 
 const placement = { resourceGroupName: "rg-test", location: "northeurope", tags: { stack: "test" } };

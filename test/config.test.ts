@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { ConfigError, derivedName, loadConfig } from "../components/config";
+import { ConfigError, derivedName, loadConfig } from "../components/config/loader";
 import { created, devConfigWith } from "./support/config-fixtures";
 
 function rejection(overrides: Record<string, unknown>, stack?: string): ConfigError {

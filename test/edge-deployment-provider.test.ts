@@ -1,9 +1,9 @@
 // The EdgeDeployment provider, called directly against the local IoT Hub emulator through the real SDK.
 import * as assert from "assert";
-import { EdgeDeploymentOutputs, EdgeDeploymentProvider, describeDeploymentChanges } from "../components/iothub/edgeDeploymentProvider";
-import { IMAGE_A, IMAGE_B, deploymentInputs, manifestFor } from "./support/deployment-fixtures";
+import { EdgeDeploymentOutputs, EdgeDeploymentProvider, describeDeploymentChanges } from "../components/iot/edgeDeploymentProvider";
+import { IMAGE_A, IMAGE_B, deploymentInputs, manifestFor } from "../offline/sample-deployment";
 import { FAST_RETRY } from "./support/fast-retry";
-import { IotHubEmulator, startIotHubEmulator } from "./support/iothub-emulator";
+import { IotHubEmulator, startIotHubEmulator } from "../offline/iothub-emulator";
 
 describe("EdgeDeployment provider (against the IoT Hub emulator)", () => {
     let hub: IotHubEmulator;

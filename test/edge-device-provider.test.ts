@@ -1,8 +1,8 @@
 // The EdgeDevice provider's CRUD, called directly against the local IoT Hub emulator through the real SDK.
 import * as assert from "assert";
-import { EdgeDeviceProvider, EdgeDeviceOutputs } from "../components/iothub/edgeDeviceProvider";
+import { EdgeDeviceProvider, EdgeDeviceOutputs } from "../components/iot/edgeDeviceProvider";
 import { FAST_RETRY } from "./support/fast-retry";
-import { IotHubEmulator, startIotHubEmulator } from "./support/iothub-emulator";
+import { IotHubEmulator, startIotHubEmulator } from "../offline/iothub-emulator";
 
 describe("EdgeDevice provider (against the IoT Hub emulator)", () => {
     let hub: IotHubEmulator;

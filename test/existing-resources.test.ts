@@ -4,8 +4,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { existingAzureState, fakeKey, OFFLINE_SUBSCRIPTION_ID, offlineBlobs } from "./support/azure-mocks";
-import { OfflinePlan, outputValue, REPO_ROOT, runOffline } from "./support/offline-engine";
+import { existingAzureState, fakeKey, OFFLINE_SUBSCRIPTION_ID, offlineBlobs } from "../offline/azure-answers";
+import { OfflinePlan, outputValue, REPO_ROOT, runOffline } from "../offline/engine";
 import { createdOfType as created, resourceOfType } from "./support/plan-queries";
 
 const OWNED_TYPES = {

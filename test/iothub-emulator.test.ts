@@ -2,7 +2,7 @@ import * as assert from "assert";
 import { randomBytes } from "crypto";
 import { Registry } from "azure-iothub";
 import * as sdkErrors from "azure-iothub/dist/common-core/errors";
-import { IotHubEmulator, JsonObject, SDK_API_VERSION, SPEC_API_VERSION, startIotHubEmulator } from "./support/iothub-emulator";
+import { IotHubEmulator, JsonObject, SDK_API_VERSION, SPEC_API_VERSION, startIotHubEmulator } from "../offline/iothub-emulator";
 
 /** What the SDK rejects with: `response` is the HTTP response when there was one, `code` the socket error otherwise. */
 interface SdkError extends Error {

@@ -21,7 +21,7 @@ import {
     TWIN_VALUE_MAX_BYTES,
     twinSize,
     validateManifest,
-} from "../components/manifest";
+} from "../components/iot/manifest";
 import { officialSchemaErrors } from "./support/manifest-schemas";
 
 const REFERENCE_MANIFESTS = path.resolve(__dirname, "..", "..", "shared", "reference", "manifests");

@@ -1,12 +1,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { describeModelFile } from "../components/modelFile";
-import { MlWorkspace } from "../components/mlWorkspace";
-import { deployingClient } from "../components/existing";
-import { ModelRegistration } from "../components/modelRegistration";
-import { OFFLINE_SUBSCRIPTION_ID } from "./support/azure-mocks";
-import { runOffline } from "./support/offline-engine";
+import { describeModelFile } from "../components/config/modelFile";
+import { MlWorkspace } from "../components/ml/mlWorkspace";
+import { deployingClient } from "../components/shared/azure";
+import { ModelRegistration } from "../components/ml/modelRegistration";
+import { OFFLINE_SUBSCRIPTION_ID } from "../offline/azure-answers";
+import { runOffline } from "../offline/engine";
 import { resourceOfType } from "./support/plan-queries";
 import { makeContext } from "./support/temp-context";
 

@@ -4,8 +4,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { fakeKey } from "./support/azure-mocks";
-import { REPO_ROOT } from "./support/offline-engine";
+import { fakeKey } from "../offline/azure-answers";
+import { REPO_ROOT } from "../offline/engine";
 
 function plan(args: string[], cwd = REPO_ROOT) {
     const script = path.join(REPO_ROOT, "scripts", "plan.ts");

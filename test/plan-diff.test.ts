@@ -6,10 +6,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { hashBuildContext } from "../components/buildContext";
+import { hashBuildContext } from "../components/image/buildContext";
 import { AZURE_REPLACE_INPUTS, DOCKER_IMAGE_TYPE, EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE, diffPlans, isEmptyDiff, type PlanDiff } from "../scripts/plan-diff";
 import { formatPlanDiff } from "../scripts/plan-diff-format";
-import { OfflinePlan, PlannedResource, REPO_ROOT, runOffline } from "./support/offline-engine";
+import { OfflinePlan, PlannedResource, REPO_ROOT, runOffline } from "../offline/engine";
 import { resourceOfType } from "./support/plan-queries";
 import { copyProject, git, removeProject } from "./support/project-copy";
 import { makeContext } from "./support/temp-context";
@@ -52,7 +52,7 @@ describe("plan diff (npm start -- --diff)", function () {
             try {
                 // Danish collation sorts "aa" after "z": a localeCompare-sorted walk would hash in another order.
                 const script = path.join(context, "..", `${path.basename(context)}-hash.ts`);
-                fs.writeFileSync(script, `import { hashBuildContext } from ${JSON.stringify(path.join(REPO_ROOT, "components", "buildContext"))};\n` +
+                fs.writeFileSync(script, `import { hashBuildContext } from ${JSON.stringify(path.join(REPO_ROOT, "components", "image", "buildContext"))};\n` +
                     `console.log(new Intl.Collator().resolvedOptions().locale, hashBuildContext(${JSON.stringify(context)}));\n`);
                 const env = { ...process.env, LC_ALL: "da_DK.UTF-8", LANG: "da_DK.UTF-8" };
                 const child = spawnSync(process.execPath, ["--import", require.resolve("tsx"), script], { encoding: "utf8", env });

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../components/config";
-import { fakeKey } from "./support/azure-mocks";
-import { listStacks, runOffline } from "./support/offline-engine";
+import { ConfigError } from "../components/config/loader";
+import { fakeKey } from "../offline/azure-answers";
+import { listStacks, runOffline } from "../offline/engine";
 import { STATEFUL_TYPES, resourceOfType } from "./support/plan-queries";
 
 const CREDENTIAL_OUTPUTS = ["registryAdminPassword", "iotHubServiceConnectionString", "edgeDeviceConnectionStrings", "edgeDeviceConfigTomls"];

@@ -3,7 +3,7 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { REPO_ROOT } from "./support/offline-engine";
+import { REPO_ROOT } from "../offline/engine";
 
 describe("dynamic providers as Pulumi serializes them", function () {
     this.timeout(60_000);

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { RetriesExhaustedError, describeHubError, isTransient, retryAfterMs, withRetry } from "../components/iothub/retry";
+import { RetriesExhaustedError, describeHubError, isTransient, retryAfterMs, withRetry } from "../components/shared/retry";
 
 const httpError = (statusCode: number, headers: Record<string, string> = {}) =>
     Object.assign(new Error(`status ${statusCode}`), { response: { statusCode, headers } });

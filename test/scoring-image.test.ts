@@ -2,9 +2,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { listFiles } from "../components/buildContext";
-import { ScoringImage, imageTag } from "../components/scoringImage";
-import { outputValue, runOffline } from "./support/offline-engine";
+import { listFiles } from "../components/image/buildContext";
+import { ScoringImage, imageTag } from "../components/image/scoringImage";
+import { outputValue, runOffline } from "../offline/engine";
 import { resourceOfType } from "./support/plan-queries";
 import { makeContext, writeFile } from "./support/temp-context";
 

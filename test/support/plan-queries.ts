@@ -1,5 +1,5 @@
 // Small lookups over an offline plan, shared by the program and component tests.
-import type { OfflinePlan, PlannedResource } from "./offline-engine";
+import type { OfflinePlan, PlannedResource } from "../../offline/engine";
 
 export function resourceOfType(plan: OfflinePlan, type: string): PlannedResource {
     const matches = plan.resources.filter((r) => r.type === type);

@@ -4,7 +4,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { REPO_ROOT } from "./offline-engine";
+import { REPO_ROOT } from "../../offline/engine";
 
 /**
  * Copies the project's files into a new temp folder and links node_modules into it. "The project's files" are

@@ -3,9 +3,9 @@
 // a fresh module scope as Pulumi's dynamic provider host would, and calls its pure methods.
 import * as pulumi from "@pulumi/pulumi";
 import Module = require("module");
-import { EdgeDeploymentProvider } from "../../components/iothub/edgeDeploymentProvider";
-import { EdgeDeviceProvider } from "../../components/iothub/edgeDeviceProvider";
-import { deploymentInputs, manifestFor, IMAGE_B } from "./deployment-fixtures";
+import { EdgeDeploymentProvider } from "../../components/iot/edgeDeploymentProvider";
+import { EdgeDeviceProvider } from "../../components/iot/edgeDeviceProvider";
+import { deploymentInputs, manifestFor, IMAGE_B } from "../../offline/sample-deployment";
 
 async function load(provider: object): Promise<{ size: number; handler: any }> {
     const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });

@@ -2,7 +2,7 @@
 // that is each device's $edgeAgent twin (lastDesiredVersion caught up, lastDesiredStatus 200, the scoring module
 // running the new image); in fleet mode the configuration's system metrics settling.
 import type { Registry } from "azure-iothub";
-import { RetryPolicy, withRetry } from "./retry";
+import { RetryPolicy, withRetry } from "../shared/retry";
 
 export interface VerifySettings {
     enabled: boolean;

@@ -2,7 +2,7 @@
 // failed (to be quoted in a config error) or undefined. Rules are from the Azure resource naming docs
 // ("Naming rules and restrictions for Azure resources") and the IoT Hub identity registry docs.
 
-import { imageReferenceProblem } from "./manifest/imageReference";
+import { imageReferenceProblem } from "../iot/manifest/imageReference";
 
 export type NameCheck = (value: string) => string | undefined;
 

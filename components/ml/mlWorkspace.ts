@@ -4,9 +4,9 @@ import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 import * as storage from "@pulumi/azure-native/storage";
-import type { NewWorkspace } from "./config";
-import { DeployingClient, ExistingResource, existingId, nameFromId } from "./existing";
-import { EXISTING_KINDS } from "./existingConfig";
+import type { NewWorkspace } from "../config/loader";
+import { DeployingClient, ExistingResource, existingId, nameFromId } from "../shared/azure";
+import { EXISTING_KINDS } from "../config/existing";
 
 export interface MlWorkspaceArgs {
     /** Resource group that holds the stack. */

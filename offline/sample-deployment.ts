@@ -1,7 +1,7 @@
 // Deployment inputs for provider tests: a real manifest from the manifest builder, with the password placeholder.
-import { SECRET_MARKER, buildManifest } from "../../components/manifest";
-import type { DeploymentManifest } from "../../components/manifest";
-import type { EdgeDeploymentInputs } from "../../components/iothub/edgeDeploymentProvider";
+import { SECRET_MARKER, buildManifest } from "../components/iot/manifest";
+import type { DeploymentManifest } from "../components/iot/manifest";
+import type { EdgeDeploymentInputs } from "../components/iot/edgeDeploymentProvider";
 
 export const IMAGE_A = `testacr.azurecr.io/edgeml/scoring@sha256:${"a".repeat(64)}`;
 export const IMAGE_B = `testacr.azurecr.io/edgeml/scoring@sha256:${"b".repeat(64)}`;

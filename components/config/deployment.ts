@@ -1,7 +1,7 @@
 // The IoT Edge deployment part of the stack configuration. Read by the config loader like every other key;
 // the manifest those keys describe is built and validated here with placeholder credentials and image, so a bad
 // route, module name, env name or createOptions fails at preview, naming the key, before anything is sent.
-import { ManifestInput, ManifestProblem, RESTART_POLICIES, RestartPolicy, formatProblem, validateManifest } from "./manifest";
+import { ManifestInput, ManifestProblem, RESTART_POLICIES, RestartPolicy, formatProblem, validateManifest } from "../iot/manifest";
 
 export const DEPLOYMENT_MODES = ["device", "fleet"] as const;
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DeploymentManifest } from "../manifest";
+import type { DeploymentManifest } from "./manifest";
 import { DeploymentMode, EdgeDeploymentProvider } from "./edgeDeploymentProvider";
 import type { VerifySettings } from "./rollout";
 

@@ -3,9 +3,9 @@
 // config.json for a workspace; `<name>:<version>` or `<name>@latest` for a registered model.
 import * as fs from "fs";
 import * as path from "path";
-import * as names from "./azureNames";
-import type { ConfigReader } from "./configReader";
-import type { ExistingResource } from "./existing";
+import * as names from "./names";
+import type { ConfigReader } from "./reader";
+import type { ExistingResource } from "../shared/azure";
 
 export interface ExistingKind {
     /** What the key names, in messages: "container registry". */

@@ -4,12 +4,12 @@
 // offline engine does the same), so this file never invents a default of its own.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as names from "./azureNames";
-import { DeploymentConfig, readDeploymentConfig } from "./deploymentConfig";
+import * as names from "./names";
+import { DeploymentConfig, readDeploymentConfig } from "./deployment";
 import { describeModelFile, ModelFileInfo } from "./modelFile";
-import { ConfigError, ConfigReader, ConfigSource, optional, PROJECT } from "./configReader";
-import type { ExistingResource } from "./existing";
-import { EXISTING_KINDS, ExistingModel, readExistingModel, readExistingResource, readWorkspaceConfigFile } from "./existingConfig";
+import { ConfigError, ConfigReader, ConfigSource, optional, PROJECT } from "./reader";
+import type { ExistingResource } from "../shared/azure";
+import { EXISTING_KINDS, ExistingModel, readExistingModel, readExistingResource, readWorkspaceConfigFile } from "./existing";
 import { readProjectFile } from "./projectFile";
 
 export { ConfigError, PROJECT };

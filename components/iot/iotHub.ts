@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as iothub from "@pulumi/azure-native/iothub";
-import type { NewIotHub } from "./config";
-import { AzureStateError, ExistingResource, existingId } from "./existing";
-import { EXISTING_KINDS } from "./existingConfig";
-import { EdgeDevice } from "./iothub/edgeDevice";
+import type { NewIotHub } from "../config/loader";
+import { AzureStateError, ExistingResource, existingId } from "../shared/azure";
+import { EXISTING_KINDS } from "../config/existing";
+import { EdgeDevice } from "./edgeDevice";
 
 export interface IotHubArgs {
     /** Resource group that holds the stack. */

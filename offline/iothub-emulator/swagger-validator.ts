@@ -22,7 +22,7 @@ const ACCEPTED_API_VERSIONS = [SPEC_API_VERSION, SDK_API_VERSION];
 const SPEC_SCHEMA_KEY = "iothub-service-swagger";
 
 export function defaultSwaggerPath(): string {
-  const repositoryRoot = path.resolve(__dirname, "..", "..", "..");
+  const repositoryRoot = path.resolve(__dirname, "..", "..");
   return path.join(repositoryRoot, "..", "shared", "reference", "iothub-service-swagger.json");
 }
 

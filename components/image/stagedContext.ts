@@ -3,9 +3,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { writeFileAtomically } from "./atomicFile";
+import { writeFileAtomically } from "../shared/atomicFile";
 import { hashBuildContext, listFiles, readDockerignore } from "./buildContext";
-import { RetriesExhaustedError, RetryPolicy, withRetry } from "./iothub/retry";
+import { RetriesExhaustedError, RetryPolicy, withRetry } from "../shared/retry";
 
 export interface StagedModel {
     name: string;

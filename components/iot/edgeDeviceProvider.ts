@@ -1,9 +1,9 @@
 // Dynamic provider for IoT Edge device identities. No ARM resource exists for them: this is the registry's
 // data plane, driven through the azure-iothub SDK with our own retries.
 import type * as pulumi from "@pulumi/pulumi";
-import * as names from "../azureNames";
+import * as names from "../config/names";
 import { RegistryFactory, connectWithSdk, hostNameOf } from "./hubClient";
-import { DEFAULT_RETRY_POLICY, RetryPolicy, describeHubError, statusOf, withRetry } from "./retry";
+import { DEFAULT_RETRY_POLICY, RetryPolicy, describeHubError, statusOf, withRetry } from "../shared/retry";
 
 export interface EdgeDeviceInputs {
     /** Service connection string with registry write rights (secret). */

@@ -4,10 +4,10 @@
 //           immutable, so new content is a new configuration whose id carries the content hash: Pulumi creates
 //           it before deleting the old one, and devices never go without a deployment.
 import type * as pulumi from "@pulumi/pulumi";
-import type { DeploymentManifest } from "../manifest";
+import type { DeploymentManifest } from "./manifest";
 import { contentHash, describeContentChanges, withRegistryPassword } from "./deploymentContent";
 import { RegistryFactory, connectWithSdk, hostNameOf } from "./hubClient";
-import { DEFAULT_RETRY_POLICY, RetryPolicy, describeHubError, statusOf, withRetry } from "./retry";
+import { DEFAULT_RETRY_POLICY, RetryPolicy, describeHubError, statusOf, withRetry } from "../shared/retry";
 import { Clock, REAL_CLOCK, VerifySettings, verifyConfiguration, verifyDevices } from "./rollout";
 
 export type DeploymentMode = "device" | "fleet";

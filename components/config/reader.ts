@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as names from "./azureNames";
+import * as names from "./names";
 
 export const PROJECT = "edgeml";
 

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as containerregistry from "@pulumi/azure-native/containerregistry";
-import type { NewRegistry } from "./config";
-import { AzureStateError, ExistingResource, existingId } from "./existing";
-import { EXISTING_KINDS } from "./existingConfig";
+import type { NewRegistry } from "../config/loader";
+import { AzureStateError, ExistingResource, existingId } from "../shared/azure";
+import { EXISTING_KINDS } from "../config/existing";
 
 export interface ContainerRegistryArgs {
     /** Resource group that holds the stack, so a new registry goes away with its environment. */

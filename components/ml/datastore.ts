@@ -2,7 +2,7 @@
 // datastore's container itself (azureml-blobstore-<guid>), so it is read, never guessed.
 import * as pulumi from "@pulumi/pulumi";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
-import { AzureStateError } from "./existing";
+import { AzureStateError } from "../shared/azure";
 
 export interface BlobDatastore {
     accountName: string;

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
 import * as storage from "@pulumi/azure-native/storage";
-import type { LocalModel } from "./config";
+import type { LocalModel } from "../config/loader";
 import { blobDatastore } from "./datastore";
-import { armId, AzureStateError, nameFromId } from "./existing";
-import { EXISTING_KINDS, ExistingModel } from "./existingConfig";
+import { armId, AzureStateError, nameFromId } from "../shared/azure";
+import { EXISTING_KINDS, ExistingModel } from "../config/existing";
 
 /** Azure ML's default blob datastore, created with every workspace. */
 export const DEFAULT_DATASTORE = "workspaceblobstore";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DeploymentConfig } from "./deploymentConfig";
+import type { DeploymentConfig } from "../config/deployment";
 import { DeploymentManifest, SECRET_MARKER, assertValidManifest, buildManifest } from "./manifest";
-import { EdgeDeploymentResource } from "./iothub/edgeDeploymentResource";
+import { EdgeDeploymentResource } from "./edgeDeploymentResource";
 
 export interface EdgeDeploymentArgs {
     /** Hub service connection string (secret), from IotHub. */

@@ -6,11 +6,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { configText, ProjectFileError, qualifiedKey, readProjectFile, readYamlFile } from "../../components/projectFile";
-import { azureMocks } from "./azure-mocks";
+import { configText, ProjectFileError, qualifiedKey, readProjectFile, readYamlFile } from "../components/config/projectFile";
+import { azureMocks } from "./azure-answers";
 import { ARCHIVE_SIG, ASSET_SIG, RESOURCE_SIG, SECRET_SIG, SIG, UNKNOWN_VALUE } from "./wire-format";
 
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const REPO_ROOT = path.resolve(__dirname, "..");
 
 /** The project a command works on: the nearest folder at or above `from` with a Pulumi.yaml, as the CLI finds it. */
 export function findProjectDir(from = process.cwd()): string {

@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { hashBuildContext } from "./buildContext";
-import { MODEL_FILE_IN_CONTEXT } from "./config";
+import { MODEL_FILE_IN_CONTEXT } from "../config/loader";
 import { ModelBlobArgs, registeredModelBlob } from "./registeredModelBlob";
 import { stageBuildContext } from "./stagedContext";
 

@@ -5,10 +5,10 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { BlobEmulator, startBlobEmulator } from "./blob-emulator";
-import { configToml } from "../../components/iothub/edgeDeviceProvider";
-import { contentHash } from "../../components/iothub/deploymentContent";
-import { fleetConfigurationId } from "../../components/iothub/edgeDeploymentProvider";
-import { hostNameOf } from "../../components/iothub/hubClient";
+import { configToml } from "../components/iot/edgeDeviceProvider";
+import { contentHash } from "../components/iot/deploymentContent";
+import { fleetConfigurationId } from "../components/iot/edgeDeploymentProvider";
+import { hostNameOf } from "../components/iot/hubClient";
 import { SECRET_SIG, SIG, unwrapSecrets } from "./wire-format";
 import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
 
@@ -174,7 +174,7 @@ function readExisting(type: string, id: string): MockResourceResult {
     const group = parts[4];
     const name = parts[parts.length - 1];
     const shape = existingShapes[type];
-    if (!shape) throw new Error(`the offline engine cannot read an existing ${type}; add it to test/support/azure-mocks.ts`);
+    if (!shape) throw new Error(`the offline engine cannot read an existing ${type}; add it to offline/azure-answers.ts`);
     const base = { name, ...shape(name, group, parts) };
     if (type === "azure-native:machinelearningservices:Workspace") {
         workspaceStorageAccounts.set(name, String((base as Record<string, unknown>).storageAccount).split("/").pop() ?? "");
@@ -215,7 +215,7 @@ const existingShapes: Record<string, (name: string, group: string, parts: string
         const workspace = parts[parts.indexOf("workspaces") + 1];
         const model = parts[parts.indexOf("models") + 1];
         const blob = `${defaultContainer(workspace)}/azureml/training-run/${model}/${version}/model.json`;
-        if (!offlineBlobs.has(blob)) offlineBlobs.set(blob, fs.readFileSync(path.resolve(__dirname, "..", "..", "scoring", "model", "model.json")));
+        if (!offlineBlobs.has(blob)) offlineBlobs.set(blob, fs.readFileSync(path.resolve(__dirname, "..", "scoring", "model", "model.json")));
         return {
             properties: {
                 modelType: "custom_model",
@@ -246,7 +246,7 @@ function answerResource(args: MockResourceArgs): MockResourceResult {
     }
     if (!args.custom) return { id: undefined, state: args.inputs };
     const kind = armKinds[args.type];
-    if (!kind) throw new Error(`the offline engine has no answer for ${args.type}; add one to test/support/azure-mocks.ts`);
+    if (!kind) throw new Error(`the offline engine has no answer for ${args.type}; add one to offline/azure-answers.ts`);
     const name = args.inputs[kind.nameInput] ?? args.name;
     if (args.type === "azure-native:machinelearningservices:Workspace") {
         workspaceStorageAccounts.set(name, String(args.inputs.storageAccount ?? "").split("/").pop() ?? "");
@@ -310,7 +310,7 @@ function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
                 })),
             };
         default:
-            throw new Error(`the offline engine has no answer for ${args.token}; add one to test/support/azure-mocks.ts`);
+            throw new Error(`the offline engine has no answer for ${args.token}; add one to offline/azure-answers.ts`);
     }
 }
 

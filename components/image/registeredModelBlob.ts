@@ -3,7 +3,7 @@
 // short-lived read-only SAS. Everything comes from Azure, so nothing is typed by hand and no account key leaves it.
 import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage";
-import { blobDatastore } from "./datastore";
+import { blobDatastore } from "../ml/datastore";
 import { parseModelUri } from "./modelUri";
 
 export interface ModelBlob {
