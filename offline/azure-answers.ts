@@ -5,81 +5,31 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { BlobEmulator, startBlobEmulator } from "./blob-emulator";
-import { configToml } from "../components/iot/edgeDeviceProvider";
-import { contentHash } from "../components/iot/deploymentContent";
-import { fleetConfigurationId } from "../components/iot/edgeDeploymentProvider";
-import { hostNameOf } from "../components/iot/hubClient";
+import { DOCKER_IMAGE_TYPE } from "../components/image";
+import { configToml, contentHash, EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE, fleetConfigurationId, hostNameOf } from "../components/iot";
+import { armId, AZURE_TYPES, azureTypeOf, nameFromId, resourceGroupId as armResourceGroupId } from "../components/shared";
 import { SECRET_SIG, SIG, unwrapSecrets } from "./wire-format";
 import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
 
 export const OFFLINE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
 export const OFFLINE_TENANT_ID = "11111111-1111-1111-1111-111111111111";
 
-interface ArmKind {
-    /** The input that carries the Azure resource name. */
-    nameInput: string;
-    /** The ARM provider path after /providers/, up to the resource's own name. */
-    providerPath: string | ((inputs: Record<string, any>) => string);
-    /** Outputs Azure computes, from the resource name. */
-    computed?: (name: string, inputs: Record<string, any>) => Record<string, unknown>;
-}
-
-const armKinds: Record<string, ArmKind> = {
-    "azure-native:containerregistry:Registry": {
-        nameInput: "registryName",
-        providerPath: "Microsoft.ContainerRegistry/registries",
-        computed: (name) => ({ loginServer: `${name.toLowerCase()}.azurecr.io`, provisioningState: "Succeeded" }),
-    },
-    "azure-native:iothub:IotHubResource": {
-        nameInput: "resourceName",
-        providerPath: "Microsoft.Devices/IotHubs",
-        computed: (name, inputs) => ({
-            properties: { ...inputs.properties, hostName: `${name}.azure-devices.net`, state: "Active" },
-        }),
-    },
-    "azure-native:storage:StorageAccount": {
-        nameInput: "accountName",
-        providerPath: "Microsoft.Storage/storageAccounts",
-        computed: (name) => ({ primaryEndpoints: { blob: `https://${name}.blob.core.windows.net/` } }),
-    },
-    "azure-native:keyvault:Vault": {
-        nameInput: "vaultName",
-        providerPath: "Microsoft.KeyVault/vaults",
-        computed: (name, inputs) => ({ properties: { ...inputs.properties, vaultUri: `https://${name}.vault.azure.net/` } }),
-    },
-    "azure-native:operationalinsights:Workspace": {
-        nameInput: "workspaceName",
-        providerPath: "Microsoft.OperationalInsights/workspaces",
-        computed: (name) => ({ customerId: fakeGuid(`law:${name}`) }),
-    },
-    "azure-native:applicationinsights:Component": {
-        nameInput: "resourceName",
-        providerPath: "Microsoft.Insights/components",
-        computed: (name) => ({ appId: fakeGuid(`appi:${name}`) }),
-    },
-    "azure-native:machinelearningservices:Workspace": {
-        nameInput: "workspaceName",
-        providerPath: "Microsoft.MachineLearningServices/workspaces",
-        computed: (name, inputs) => ({
-            workspaceId: fakeGuid(`mlw:${name}`),
-            identity: { ...inputs.identity, principalId: fakeGuid(`mlw-identity:${name}`), tenantId: OFFLINE_TENANT_ID },
-        }),
-    },
-    "azure-native:machinelearningservices:ModelContainer": {
-        nameInput: "name",
-        providerPath: (inputs) => `Microsoft.MachineLearningServices/workspaces/${inputs.workspaceName}/models`,
-    },
-    "azure-native:machinelearningservices:ModelVersion": {
-        nameInput: "version",
-        providerPath: (inputs) => `Microsoft.MachineLearningServices/workspaces/${inputs.workspaceName}/models/${inputs.name}/versions`,
-        // Like azure-native, the version resource's "name" output is its version.
-    },
-    "azure-native:storage:Blob": {
-        nameInput: "blobName",
-        providerPath: (inputs) =>
-            `Microsoft.Storage/storageAccounts/${inputs.accountName}/blobServices/default/containers/${inputs.containerName}/blobs`,
-        computed: (name, inputs) => ({ url: `https://${inputs.accountName}.blob.core.windows.net/${inputs.containerName}/${name}` }),
-    },
+/** Outputs Azure computes for a new resource, from its name and inputs (types not listed compute none). */
+const computedOutputs: Record<string, (name: string, inputs: Record<string, any>) => Record<string, unknown>> = {
+    [AZURE_TYPES.registry.token]: (name) => ({ loginServer: `${name.toLowerCase()}.azurecr.io`, provisioningState: "Succeeded" }),
+    [AZURE_TYPES.iotHub.token]: (name, inputs) => ({
+        properties: { ...inputs.properties, hostName: `${name}.azure-devices.net`, state: "Active" },
+    }),
+    [AZURE_TYPES.storageAccount.token]: (name) => ({ primaryEndpoints: { blob: `https://${name}.blob.core.windows.net/` } }),
+    [AZURE_TYPES.keyVault.token]: (name, inputs) => ({ properties: { ...inputs.properties, vaultUri: `https://${name}.vault.azure.net/` } }),
+    [AZURE_TYPES.logAnalytics.token]: (name) => ({ customerId: fakeGuid(`law:${name}`) }),
+    [AZURE_TYPES.insights.token]: (name) => ({ appId: fakeGuid(`appi:${name}`) }),
+    [AZURE_TYPES.mlWorkspace.token]: (name, inputs) => ({
+        workspaceId: fakeGuid(`mlw:${name}`),
+        identity: { ...inputs.identity, principalId: fakeGuid(`mlw-identity:${name}`), tenantId: OFFLINE_TENANT_ID },
+    }),
+    // Like azure-native, a model version's "name" output is its version (set below from the name input).
+    [AZURE_TYPES.blob.token]: (name, inputs) => ({ url: `https://${inputs.accountName}.blob.core.windows.net/${inputs.containerName}/${name}` }),
 };
 
 /** A key-shaped value for a fake credential: base64 of a hash, like Azure's SAS keys and ACR passwords. */
@@ -102,7 +52,7 @@ function workspaceStorage(workspaceName: string): string {
 }
 
 function resourceGroupId(group: string): string {
-    return `/subscriptions/${OFFLINE_SUBSCRIPTION_ID}/resourceGroups/${group}`;
+    return armResourceGroupId(OFFLINE_SUBSCRIPTION_ID, group);
 }
 
 /** The digest a registry would give an image: deterministic in what was built. */
@@ -176,40 +126,40 @@ function readExisting(type: string, id: string): MockResourceResult {
     const shape = existingShapes[type];
     if (!shape) throw new Error(`the offline engine cannot read an existing ${type}; add it to offline/azure-answers.ts`);
     const base = { name, ...shape(name, group, parts) };
-    if (type === "azure-native:machinelearningservices:Workspace") {
+    if (type === AZURE_TYPES.mlWorkspace.token) {
         workspaceStorageAccounts.set(name, String((base as Record<string, unknown>).storageAccount).split("/").pop() ?? "");
     }
     return { id, state: deepMerge(base, override ?? {}) };
 }
 
 const existingShapes: Record<string, (name: string, group: string, parts: string[]) => Record<string, unknown>> = {
-    "azure-native:resources:ResourceGroup": () => ({ location: "westeurope", properties: { provisioningState: "Succeeded" } }),
-    "azure-native:containerregistry:Registry": (name) => ({
+    [AZURE_TYPES.resourceGroup.token]: () => ({ location: "westeurope", properties: { provisioningState: "Succeeded" } }),
+    [AZURE_TYPES.registry.token]: (name) => ({
         loginServer: `${name.toLowerCase()}.azurecr.io`,
         adminUserEnabled: true,
         sku: { name: "Standard", tier: "Standard" },
         location: "westeurope",
     }),
-    "azure-native:iothub:IotHubResource": (name) => ({
+    [AZURE_TYPES.iotHub.token]: (name) => ({
         sku: { name: "S1", capacity: 1, tier: "Standard" },
         location: "westeurope",
         properties: { hostName: `${name}.azure-devices.net`, state: "Active" },
     }),
-    "azure-native:machinelearningservices:Workspace": (name, group) => {
+    [AZURE_TYPES.mlWorkspace.token]: (name, group) => {
         // A workspace a training team set up: its own storage, vault and insights, in its own resource group.
         const account = `st${createHash("sha256").update(name).digest("hex").slice(0, 10)}`;
-        const provider = (path: string, resource: string) => `${resourceGroupId(group)}/providers/${path}/${resource}`;
+        const provider = (armType: string, resource: string) => armId(OFFLINE_SUBSCRIPTION_ID, group, armType, resource);
         return {
             location: "westeurope",
             workspaceId: fakeGuid(`mlw:${name}`),
-            storageAccount: provider("Microsoft.Storage/storageAccounts", account),
-            keyVault: provider("Microsoft.KeyVault/vaults", `kv-${name}`.slice(0, 24)),
-            applicationInsights: provider("Microsoft.Insights/components", `appi-${name}`),
+            storageAccount: provider(AZURE_TYPES.storageAccount.armType, account),
+            keyVault: provider(AZURE_TYPES.keyVault.armType, `kv-${name}`.slice(0, 24)),
+            applicationInsights: provider(AZURE_TYPES.insights.armType, `appi-${name}`),
             identity: { type: "SystemAssigned", principalId: fakeGuid(`mlw-identity:${name}`), tenantId: OFFLINE_TENANT_ID },
         };
     },
-    "azure-native:machinelearningservices:ModelContainer": () => ({ properties: { latestVersion: "7", nextVersion: "8" } }),
-    "azure-native:machinelearningservices:ModelVersion": (version, group, parts) => {
+    [AZURE_TYPES.modelContainer.token]: () => ({ properties: { latestVersion: "7", nextVersion: "8" } }),
+    [AZURE_TYPES.modelVersion.token]: (version, group, parts) => {
         // .../workspaces/<ws>/models/<model>/versions/<version>: a training run's output in the default datastore,
         // whose bytes are the project's own model unless a test stored others.
         const workspace = parts[parts.indexOf("workspaces") + 1];
@@ -237,23 +187,22 @@ function deepMerge(base: Record<string, unknown>, override: Record<string, unkno
 
 function answerResource(args: MockResourceArgs): MockResourceResult {
     if (args.id) return readExisting(args.type, args.id);
-    if (args.type === "docker:index/image:Image") return dockerImage(args.inputs);
-    if (args.type === "pulumi-nodejs:dynamic/iot:EdgeDevice") return edgeDevice(args.inputs);
-    if (args.type === "pulumi-nodejs:dynamic/iot:EdgeDeployment") return edgeDeployment(args.inputs);
-    if (args.type === "azure-native:resources:ResourceGroup") {
+    if (args.type === DOCKER_IMAGE_TYPE) return dockerImage(args.inputs);
+    if (args.type === EDGE_DEVICE_TYPE) return edgeDevice(args.inputs);
+    if (args.type === EDGE_DEPLOYMENT_TYPE) return edgeDeployment(args.inputs);
+    if (args.type === AZURE_TYPES.resourceGroup.token) {
         const name = args.inputs.resourceGroupName ?? args.name;
         return { id: resourceGroupId(name), state: { ...args.inputs, name } };
     }
     if (!args.custom) return { id: undefined, state: args.inputs };
-    const kind = armKinds[args.type];
-    if (!kind) throw new Error(`the offline engine has no answer for ${args.type}; add one to offline/azure-answers.ts`);
+    const kind = azureTypeOf(args.type);
+    if (!kind) throw new Error(`the offline engine has no answer for ${args.type}; add the type to AZURE_TYPES (components/shared/azure.ts)`);
     const name = args.inputs[kind.nameInput] ?? args.name;
-    if (args.type === "azure-native:machinelearningservices:Workspace") {
-        workspaceStorageAccounts.set(name, String(args.inputs.storageAccount ?? "").split("/").pop() ?? "");
+    if (args.type === AZURE_TYPES.mlWorkspace.token) {
+        workspaceStorageAccounts.set(name, nameFromId(String(args.inputs.storageAccount ?? "")));
     }
-    const providerPath = typeof kind.providerPath === "string" ? kind.providerPath : kind.providerPath(args.inputs);
-    const id = `${resourceGroupId(args.inputs.resourceGroupName)}/providers/${providerPath}/${name}`;
-    return { id, state: { ...args.inputs, ...kind.computed?.(name, args.inputs), name } };
+    const id = armId(OFFLINE_SUBSCRIPTION_ID, args.inputs.resourceGroupName, kind.armType, name, args.inputs);
+    return { id, state: { ...args.inputs, ...computedOutputs[args.type]?.(name, args.inputs), name } };
 }
 
 /** Blobs the offline Azure holds, "container/path" → bytes; tests may replace them. */
@@ -290,7 +239,7 @@ function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
         case "azure-native:machinelearningservices:getDatastore":
             // The default blob datastore lives in the workspace's storage account, in a container Azure ML names.
             return {
-                id: `${resourceGroupId(args.inputs.resourceGroupName)}/providers/Microsoft.MachineLearningServices/workspaces/${args.inputs.workspaceName}/datastores/${args.inputs.name}`,
+                id: armId(OFFLINE_SUBSCRIPTION_ID, args.inputs.resourceGroupName, `${AZURE_TYPES.mlWorkspace.armType}/${args.inputs.workspaceName}/datastores`, args.inputs.name),
                 name: args.inputs.name,
                 properties: {
                     datastoreType: "AzureBlob",
@@ -321,7 +270,7 @@ async function callStorage(args: MockCallArgs): Promise<MockCallResult> {
     switch (args.token) {
         case "azure-native:storage:getStorageAccount":
             return {
-                id: `${resourceGroupId(args.inputs.resourceGroupName)}/providers/Microsoft.Storage/storageAccounts/${args.inputs.accountName}`,
+                id: armId(OFFLINE_SUBSCRIPTION_ID, args.inputs.resourceGroupName, AZURE_TYPES.storageAccount.armType, args.inputs.accountName),
                 name: args.inputs.accountName,
                 kind: "StorageV2",
                 // Every account's blob endpoint is the local emulator, so downloads are real HTTP, offline.

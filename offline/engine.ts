@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { configText, ProjectFileError, qualifiedKey, readProjectFile, readYamlFile } from "../components/config/projectFile";
+import { configText, qualifiedKey, readProjectFile, readYamlFile } from "../components/config";
+import { SECRET_MARKER, StackFileError } from "../components/shared";
 import { azureMocks } from "./azure-answers";
 import { ARCHIVE_SIG, ASSET_SIG, RESOURCE_SIG, SECRET_SIG, SIG, UNKNOWN_VALUE } from "./wire-format";
 
@@ -19,7 +20,6 @@ export function findProjectDir(from = process.cwd()): string {
         if (path.dirname(dir) === dir) throw new StackFileError(`no Pulumi.yaml in ${from} or any folder above it`);
     }
 }
-export const SECRET_MARKER = "[secret]";
 export const UNKNOWN_MARKER = "[unknown]";
 
 export interface PlannedResource {
@@ -68,10 +68,6 @@ export interface OfflineOptions {
     /** Where Pulumi.yaml and the stack files live. */
     projectDir?: string;
 }
-
-/** A missing or unreadable Pulumi.yaml or stack file: a user mistake, reported without a stack trace. */
-export const StackFileError = ProjectFileError;
-export type StackFileError = ProjectFileError;
 
 /** The stacks of a project: every Pulumi.<stack>.yaml beside its Pulumi.yaml. */
 export function listStacks(projectDir = REPO_ROOT): string[] {

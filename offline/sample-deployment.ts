@@ -1,7 +1,7 @@
-// Deployment inputs for provider tests: a real manifest from the manifest builder, with the password placeholder.
-import { SECRET_MARKER, buildManifest } from "../components/iot/manifest";
-import type { DeploymentManifest } from "../components/iot/manifest";
-import type { EdgeDeploymentInputs } from "../components/iot/edgeDeploymentProvider";
+// Deployment inputs for provider tests and the rollout benchmark: a real manifest from the manifest builder, with the password placeholder.
+import type { EdgeDeploymentInputs } from "../components/iot";
+import { buildManifest, type DeploymentManifest } from "../components/iot/manifest";
+import { SECRET_MARKER } from "../components/shared";
 
 export const IMAGE_A = `testacr.azurecr.io/edgeml/scoring@sha256:${"a".repeat(64)}`;
 export const IMAGE_B = `testacr.azurecr.io/edgeml/scoring@sha256:${"b".repeat(64)}`;

@@ -1,5 +1,5 @@
 // Minimal flag parsing for the npm scripts: `--name value` or `--name=value`, unknown flags rejected.
-export class UsageError extends Error {}
+import { UsageError } from "../components/shared/errors";
 
 export function parseArgs<T extends Record<string, string>>(argv: string[], defaults: T): T {
     const result: Record<string, string> = { ...defaults };

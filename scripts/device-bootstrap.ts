@@ -5,11 +5,12 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { Output } from "@pulumi/pulumi";
-import { parseArgs, UsageError } from "./args";
-import { StackOutputsError, deviceConfigs, installCommand, parseOutputs, selectDevices, stackFolderName, writeDeviceFiles } from "./device-files";
+// The errors module itself, not the shared face: the face loads the whole Pulumi SDK, which triples the start-up
+// time of the paths that only read a file. The offline engine, and with it the SDK, is loaded only when needed.
+import { isUserFacing, StackOutputsError, UsageError } from "../components/shared/errors";
+import { parseArgs } from "./args";
+import { deviceConfigs, installCommand, parseOutputs, selectDevices, stackFolderName, writeDeviceFiles } from "./device-files";
 
-// The offline engine, and with it the Pulumi SDK, is loaded only when needed: it triples the start-up time
-// of the paths that only read a file.
 const engine = () => import("../offline/engine");
 
 const USAGE = `usage: npm run devices -- --stack <name> [--outputs <file> | --offline] [--device <id>] [--dir <folder>]
@@ -96,22 +97,14 @@ function displayPath(file: string): string {
 
 /**
  * User mistakes get their message only, and so do failed file operations (their messages name the call and
- * the path); anything else is a bug and keeps its stack trace. ConfigError and StackFileError can only come
- * from the engine, so by then it is loaded anyway.
+ * the path); anything else is a bug and keeps its stack trace.
  */
-async function isUserMistake(error: unknown): Promise<boolean> {
-    if (error instanceof UsageError || error instanceof StackOutputsError) return true;
-    if (typeof (error as NodeJS.ErrnoException)?.syscall === "string") return true;
-    try {
-        const [{ StackFileError }, { ConfigError }] = await Promise.all([engine(), import("../components/config/loader")]);
-        return error instanceof StackFileError || error instanceof ConfigError;
-    } catch {
-        return false;
-    }
+function isUserMistake(error: unknown): boolean {
+    return isUserFacing(error) || typeof (error as NodeJS.ErrnoException)?.syscall === "string";
 }
 
-main().catch(async (error: unknown) => {
-    console.error((await isUserMistake(error)) ? (error as Error).message : error);
+main().catch((error: unknown) => {
+    console.error(isUserMistake(error) ? (error as Error).message : error);
     if (error instanceof UsageError) console.error(USAGE);
     process.exit(1);
 });

@@ -5,13 +5,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { writeFileAtomically } from "../components/shared/atomicFile";
 import * as names from "../components/config/names";
+import { StackOutputsError } from "../components/shared/errors";
 
 export const CONFIG_TOMLS_OUTPUT = "edgeDeviceConfigTomls";
 /** How `pulumi stack output --json` prints a secret when --show-secrets is missing. */
 const HIDDEN_SECRET = "[secret]";
 
 /** The stack outputs are missing or not what edgeml exports: a user mistake, reported as a message only. */
-export class StackOutputsError extends Error {}
 
 /** Parses outputs JSON. Node's JSON.parse errors quote the text around the fault, which may be a key: not passed on. */
 export function parseOutputs(text: string, source: string): Record<string, unknown> {

@@ -8,41 +8,41 @@
 // - azure-native: see AZURE_REPLACE_INPUTS below;
 // - docker Image: an update (the provider rebuilds and pushes; it never replaces an Image);
 // - anything else: an update.
-import { contentHash, describeContentChanges } from "../components/iot/deploymentContent";
-import { describeDeploymentChanges, EdgeDeploymentInputs, EdgeDeploymentOutputs, EdgeDeploymentProvider } from "../components/iot/edgeDeploymentProvider";
-import { EdgeDeviceInputs, EdgeDeviceOutputs, EdgeDeviceProvider } from "../components/iot/edgeDeviceProvider";
-import type { OfflinePlan, PlannedInvoke, PlannedResource } from "../offline/engine";
+import { DOCKER_IMAGE_TYPE, imageTagOf } from "../components/image";
+import {
+    contentHash,
+    describeContentChanges,
+    describeDeploymentChanges,
+    EDGE_DEPLOYMENT_TYPE,
+    EDGE_DEVICE_TYPE,
+    EdgeDeploymentInputs,
+    EdgeDeploymentOutputs,
+    EdgeDeploymentProvider,
+    EdgeDeviceInputs,
+    EdgeDeviceOutputs,
+    EdgeDeviceProvider,
+} from "../components/iot";
+import { AZURE_TYPES, SECRET_MARKER } from "../components/shared";
+import type { OfflinePlan, PlannedInvoke, PlannedResource } from "../offline";
 import { flatten } from "./plan-format";
 
-export const EDGE_DEPLOYMENT_TYPE = "pulumi-nodejs:dynamic/iot:EdgeDeployment";
-export const EDGE_DEVICE_TYPE = "pulumi-nodejs:dynamic/iot:EdgeDevice";
-export const DOCKER_IMAGE_TYPE = "docker:index/image:Image";
-const IOT_HUB_TYPE = "azure-native:iothub:IotHubResource";
 /** What the plans hold in place of a secret; the same on both sides, so a secret never shows as changed. */
-const SECRET = "[secret]";
+const SECRET = SECRET_MARKER;
 
 /**
  * azure-native replaces a resource when an input that is part of its ARM resource path changes (its name, its
- * resource group, its parents' names) or a body property its metadata marks forceNew (create-only in the API
- * spec; `location` is create-only for every tracked resource under the ARM guidelines). That metadata ships
- * inside the provider plugin binary, not in the @pulumi/azure-native npm package (which holds only the SDK; the
- * one replaceOnChanges list in it is for AKS), so this table is the offline approximation of it for the types
- * edgeml uses. test/plan-diff.test.ts fails when the program declares an azure-native type missing here.
+ * resource group, its parents' names: AZURE_TYPES' pathInputs) or a body property its metadata marks forceNew
+ * (create-only in the API spec; `location` is create-only for every tracked resource under the ARM guidelines).
+ * That metadata ships inside the provider plugin binary, not in the @pulumi/azure-native npm package (which holds
+ * only the SDK; the one replaceOnChanges list in it is for AKS), so this is the offline approximation of it.
  */
-export const AZURE_REPLACE_INPUTS: Record<string, string[]> = {
-    "azure-native:resources:ResourceGroup": ["resourceGroupName"],
-    "azure-native:containerregistry:Registry": ["resourceGroupName", "registryName"],
-    "azure-native:iothub:IotHubResource": ["resourceGroupName", "resourceName"],
-    "azure-native:storage:StorageAccount": ["resourceGroupName", "accountName"],
-    "azure-native:keyvault:Vault": ["resourceGroupName", "vaultName"],
-    "azure-native:operationalinsights:Workspace": ["resourceGroupName", "workspaceName"],
-    "azure-native:applicationinsights:Component": ["resourceGroupName", "resourceName"],
-    "azure-native:machinelearningservices:Workspace": ["resourceGroupName", "workspaceName"],
-    "azure-native:machinelearningservices:ModelContainer": ["resourceGroupName", "workspaceName", "name"],
-    "azure-native:machinelearningservices:ModelVersion": ["resourceGroupName", "workspaceName", "name", "version"],
+const FORCE_NEW_INPUTS: Record<string, string[]> = {
     // A data-plane resource of the provider's own: its source, type and MD5 are forceNew too.
-    "azure-native:storage:Blob": ["resourceGroupName", "accountName", "containerName", "blobName", "source", "type", "contentMd5"],
+    [AZURE_TYPES.blob.token]: ["source", "type", "contentMd5"],
 };
+export const AZURE_REPLACE_INPUTS: Record<string, string[]> = Object.fromEntries(
+    Object.values(AZURE_TYPES).map((type) => [type.token, [...type.pathInputs, ...(FORCE_NEW_INPUTS[type.token] ?? [])]]),
+);
 /** Unknown azure-native types: at least the resource group moves them. */
 const AZURE_DEFAULT_REPLACE_INPUTS = ["resourceGroupName"];
 
@@ -195,7 +195,7 @@ function normalized(result: { changes?: boolean; replaces?: string[] }): { chang
 
 /** The hub a device or deployment talks to: the IoT Hub it depends on, else the stack's iotHubHostName output. */
 function hubHostName(resource: PlannedResource, plan: OfflinePlan): string {
-    const hub = plan.resources.find((r) => r.type === IOT_HUB_TYPE && resource.dependencies.includes(r.urn));
+    const hub = plan.resources.find((r) => r.type === AZURE_TYPES.iotHub.token && resource.dependencies.includes(r.urn));
     if (hub && typeof hub.inputs.resourceName === "string") return `${hub.inputs.resourceName}.azure-devices.net`;
     return typeof plan.outputs.iotHubHostName === "string" ? plan.outputs.iotHubHostName : "unknown-hub";
 }
@@ -223,22 +223,15 @@ function normalizedLocation(value: unknown): unknown {
 }
 
 function imageNotes(previous: PlannedResource, current: PlannedResource): string[] {
-    const [oldTag, newTag] = [tagOf(previous.inputs.imageName), tagOf(current.inputs.imageName)];
+    const [oldTag, newTag] = [imageTagOf(previous.inputs.imageName), imageTagOf(current.inputs.imageName)];
     const notes = ["rebuilt and pushed (the docker provider updates an Image, it never replaces one)"];
     if (oldTag !== newTag) notes.unshift(`tag: ${oldTag ?? "(none)"} -> ${newTag ?? "(none)"}`);
     return notes;
 }
 
 function createNotes(resource: PlannedResource): string[] {
-    const tag = resource.type === DOCKER_IMAGE_TYPE ? tagOf(resource.inputs.imageName) : undefined;
+    const tag = resource.type === DOCKER_IMAGE_TYPE ? imageTagOf(resource.inputs.imageName) : undefined;
     return tag ? [`tag: ${tag}`] : [];
-}
-
-/** The tag of repository:tag (a colon after the last slash; a registry's :port comes before it). */
-function tagOf(imageName: unknown): string | undefined {
-    if (typeof imageName !== "string") return undefined;
-    const last = imageName.slice(imageName.lastIndexOf("/") + 1);
-    return last.includes(":") ? last.slice(last.indexOf(":") + 1) : undefined;
 }
 
 function change(kind: ChangeKind, resource: PlannedResource, inputs: InputChange[], extra: Partial<ResourceChange>): ResourceChange {

@@ -3,14 +3,15 @@
 // out/<stack>/plan.json. With --diff it prints instead what would change compared with a previous plan.
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import { EDGE_DEPLOYMENT_TYPE } from "../components/iot";
 import { DeploymentManifest, redactManifest } from "../components/iot/manifest";
-import { OfflinePlan, StackFileError, findProjectDir, runOffline } from "../offline/engine";
-import { formatPlan } from "./plan-format";
-import { parseArgs, UsageError } from "./args";
-import { EDGE_DEPLOYMENT_TYPE, diffPlans } from "./plan-diff";
+import { isUserFacing } from "../components/shared";
+import { findProjectDir, OfflinePlan, runOffline } from "../offline";
+import { parseArgs } from "./args";
+import { diffPlans } from "./plan-diff";
 import { formatPlanDiff } from "./plan-diff-format";
-import { PlanSourceError, loadPreviousPlan } from "./plan-source";
+import { formatPlan } from "./plan-format";
+import { loadPreviousPlan } from "./plan-source";
 
 async function main(): Promise<void> {
     const args = parseArgs(process.argv.slice(2), { stack: "dev", diff: "" });
@@ -44,11 +45,9 @@ if (process.env.EDGEML_REPORT_PEAK_MEMORY) {
 }
 
 main().catch((error: unknown) => {
-    // User mistakes get their message only; anything else is a bug and keeps its stack trace.
-    // RunError covers ConfigError and what Azure's state makes unusable (an existing registry's admin user off, a
-    // registered model score.py cannot load): the Pulumi CLI prints those without a stack trace too.
-    const userMistake =
-        pulumi.RunError.isInstance(error) || error instanceof StackFileError || error instanceof UsageError || error instanceof PlanSourceError;
-    console.error(userMistake ? (error as Error).message : error);
+    // User mistakes (config, stack files, flags, a previous plan) and what Azure's state makes unusable (an existing
+    // registry's admin user off) get their message only, as the Pulumi CLI prints them; anything else is a bug and
+    // keeps its stack trace.
+    console.error(isUserFacing(error) ? (error as Error).message : error);
     process.exit(1);
 });

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: type-check, the mocha suites and the scoring module's pytest suite, then one summary line
-# "N passed, N failed" summed over all of them. Exits non-zero if anything failed.
+# `npm test`: type-check, Prettier's check, ESLint, the mocha suites and the scoring module's pytest suite, then one
+# summary line "N passed, N failed" summed over all of them. Exits non-zero if anything failed.
+# The pytest suite runs in its own virtual environment, scoring/.venv, made here when missing and remade when the
+# scoring requirements change (nothing is installed into the system's python3, which Debian refuses: PEP 668).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 passed=0
@@ -10,8 +12,23 @@ trap 'rm -f "$log"' EXIT
 
 count() { grep -Eo "[0-9]+ $1" "$log" | tail -n 1 | grep -Eo '^[0-9]+' || echo 0; }
 
-echo "== typecheck (tsc --noEmit)"
-if npx --no-install tsc --noEmit -p .; then passed=$((passed + 1)); echo "typecheck passed"; else failed=$((failed + 1)); fi
+# One counted step: 1 passed or 1 failed.
+step() {
+    local name=$1
+    shift
+    echo "== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "$name passed"
+    else
+        failed=$((failed + 1))
+        echo "$name failed"
+    fi
+}
+
+step "typecheck (tsc --noEmit)" npx --no-install tsc --noEmit -p .
+step "format:check (prettier --check .)" npx --no-install prettier --check .
+step "lint (eslint .)" npx --no-install eslint .
 
 echo "== mocha"
 npx --no-install mocha 2>&1 | tee "$log"
@@ -20,17 +37,55 @@ passed=$((passed + $(count passing)))
 failed=$((failed + $(count failing)))
 if [ "$status" -ne 0 ] && [ "$(count failing)" = 0 ]; then failed=$((failed + 1)); fi
 
+VENV=scoring/.venv
+STAMP=$VENV/.requirements.sha256
+
+# The hash of the scoring requirements: requirements-dev.txt and the files it includes (-r requirements-train.txt).
+requirements_sha256() { cat scoring/requirements-*.txt | sha256sum | cut -d ' ' -f 1; }
+
+# Makes scoring/.venv if it is missing, broken or older than the requirements; prints why and fails if it cannot.
+scoring_venv() {
+    local want
+    want=$(requirements_sha256)
+    if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "" 2>/dev/null && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
+        return 0
+    fi
+    if ! command -v python3 >/dev/null; then
+        echo "python3 not found: install Python 3.11 (apt-get install python3 python3-venv) to run the scoring tests"
+        return 1
+    fi
+    # Debian's python3 has venv but not ensurepip without python3-venv, and `python3 -m venv` then fails halfway.
+    if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+        echo "python3 cannot make virtual environments (no venv/ensurepip module): apt-get install python3-venv"
+        return 1
+    fi
+    local started=$SECONDS
+    echo "making $VENV ($(python3 --version 2>&1)) and installing scoring/requirements-dev.txt"
+    rm -rf "$VENV"
+    # --retries 0: an index that cannot be reached (the default one, offline) fails at once instead of backing off
+    # five times per package; pip's own configuration names the indexes to use.
+    if python3 -m venv "$VENV" &&
+        "$VENV/bin/python" -m pip install --quiet --retries 0 --disable-pip-version-check -r scoring/requirements-dev.txt; then
+        echo "$want" >"$STAMP"
+        echo "$VENV ready in $((SECONDS - started)) s"
+        return 0
+    fi
+    rm -rf "$VENV"
+    echo "could not make $VENV: see pip's message above"
+    return 1
+}
+
 if [ -d scoring/tests ]; then
     echo "== pytest (scoring/)"
-    # The scoring tests need scikit-learn and friends; install the pinned set once if they are missing.
-    if ! python3 -c "import pytest, sklearn, pandas" 2>/dev/null; then
-        python3 -m pip install -q -r scoring/requirements-dev.txt || failed=$((failed + 1))
+    if scoring_venv; then
+        "$VENV/bin/python" -m pytest scoring/tests -q -p no:cacheprovider 2>&1 | tee "$log"
+        status=${PIPESTATUS[0]}
+        passed=$((passed + $(count passed)))
+        failed=$((failed + $(count failed) + $(count error)))
+        if [ "$status" -ne 0 ] && [ "$(count failed)" = 0 ] && [ "$(count error)" = 0 ]; then failed=$((failed + 1)); fi
+    else
+        failed=$((failed + 1))
     fi
-    python3 -m pytest scoring/tests -q -p no:cacheprovider 2>&1 | tee "$log"
-    status=${PIPESTATUS[0]}
-    passed=$((passed + $(count passed)))
-    failed=$((failed + $(count failed) + $(count error)))
-    if [ "$status" -ne 0 ] && [ "$(count failed)" = 0 ] && [ "$(count error)" = 0 ]; then failed=$((failed + 1)); fi
 fi
 
 echo "$passed passed, $failed failed"

@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { ConfigError, derivedName, loadConfig } from "../components/config/loader";
+import { derivedName, loadConfig } from "../components/config/loader";
+import { ConfigError } from "../components/shared";
 import { created, devConfigWith } from "./support/config-fixtures";
 
 function rejection(overrides: Record<string, unknown>, stack?: string): ConfigError {

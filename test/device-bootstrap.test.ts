@@ -7,7 +7,8 @@ import * as os from "os";
 import * as path from "path";
 import type { Output } from "@pulumi/pulumi";
 import { configToml } from "../components/iot/edgeDeviceProvider";
-import { StackOutputsError, deviceConfigs, installCommand } from "../scripts/device-files";
+import { StackOutputsError } from "../components/shared";
+import { deviceConfigs, installCommand } from "../scripts/device-files";
 import { REPO_ROOT, outputValue, readStackConfig, runOffline } from "../offline/engine";
 
 const SCRIPT = path.join(REPO_ROOT, "scripts", "device-bootstrap.ts");

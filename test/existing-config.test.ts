@@ -4,7 +4,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError, loadConfig } from "../components/config/loader";
+import { loadConfig } from "../components/config/loader";
+import { ConfigError } from "../components/shared";
 import { devConfigWith } from "./support/config-fixtures";
 
 const SUBSCRIPTION = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";

@@ -5,13 +5,11 @@ import {
     assertValidManifest,
     buildManifest,
     CREATE_OPTIONS_MAX_CHUNKS,
-    CreateOptionsError,
     createOptionsKey,
     DeploymentManifest,
     formatProblem,
     imageReferenceProblem,
     joinCreateOptions,
-    ManifestError,
     ManifestInput,
     ModuleStatus,
     redactManifest,
@@ -22,6 +20,7 @@ import {
     twinSize,
     validateManifest,
 } from "../components/iot/manifest";
+import { CreateOptionsError, ManifestError } from "../components/shared";
 import { officialSchemaErrors } from "./support/manifest-schemas";
 
 const REFERENCE_MANIFESTS = path.resolve(__dirname, "..", "..", "shared", "reference", "manifests");

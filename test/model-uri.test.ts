@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ModelUriError, parseModelUri } from "../components/image/modelUri";
+import { parseModelUri } from "../components/image/modelUri";
+import { ModelUriError } from "../components/shared";
 import { blobUrl } from "../components/image/stagedContext";
 
 const SUB = "00000000-1111-2222-3333-444444444444";

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../components/config/loader";
+import { ConfigError } from "../components/shared";
 import { fakeKey } from "../offline/azure-answers";
 import { listStacks, runOffline } from "../offline/engine";
 import { STATEFUL_TYPES, resourceOfType } from "./support/plan-queries";

@@ -4,7 +4,8 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { hashBuildContext, listFiles } from "../components/image/buildContext";
-import { ModelDownloadError, StageOptions, blobUrl, modelShapeProblem, stageBuildContext } from "../components/image/stagedContext";
+import { StageOptions, blobUrl, modelShapeProblem, stageBuildContext } from "../components/image/stagedContext";
+import { ModelDownloadError } from "../components/shared";
 import { BlobEmulator, startBlobEmulator } from "../offline/blob-emulator";
 import { makeContext, writeFile } from "./support/temp-context";
 

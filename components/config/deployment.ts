@@ -1,12 +1,12 @@
 // The IoT Edge deployment part of the stack configuration. Read by the config loader like every other key;
 // the manifest those keys describe is built and validated here with placeholder credentials and image, so a bad
 // route, module name, env name or createOptions fails at preview, naming the key, before anything is sent.
+import { DEPLOYMENT_MODES, type DeploymentMode } from "../iot/edgeDeploymentProvider";
 import { ManifestInput, ManifestProblem, RESTART_POLICIES, RestartPolicy, formatProblem, validateManifest } from "../iot/manifest";
 
-export const DEPLOYMENT_MODES = ["device", "fleet"] as const;
 
 export interface DeploymentConfig {
-    mode: (typeof DEPLOYMENT_MODES)[number];
+    mode: DeploymentMode;
     /** Everything the manifest needs except the registry credentials and the image, which come from resources. */
     manifest: Omit<ManifestInput, "registry" | "scoring"> & { scoring: Omit<ManifestInput["scoring"], "image"> };
     targetCondition: string;

@@ -5,20 +5,21 @@ import * as fs from "fs";
 import * as path from "path";
 import * as names from "./names";
 import type { ConfigReader } from "./reader";
-import type { ExistingResource } from "../shared/azure";
+import { AZURE_TYPES, type ExistingResource } from "../shared/azure";
+import { configKey } from "../shared/project";
 
 export interface ExistingKind {
     /** What the key names, in messages: "container registry". */
     label: string;
     /** ARM provider namespace and type: "Microsoft.ContainerRegistry/registries". */
-    providerType: string;
+    armType: string;
     nameRule: names.NameCheck;
 }
 
 export const EXISTING_KINDS = {
-    registry: { label: "container registry", providerType: "Microsoft.ContainerRegistry/registries", nameRule: names.containerRegistryName },
-    iotHub: { label: "IoT Hub", providerType: "Microsoft.Devices/IotHubs", nameRule: names.iotHubName },
-    workspace: { label: "Azure ML workspace", providerType: "Microsoft.MachineLearningServices/workspaces", nameRule: names.mlWorkspaceName },
+    registry: { label: "container registry", armType: AZURE_TYPES.registry.armType, nameRule: names.containerRegistryName },
+    iotHub: { label: "IoT Hub", armType: AZURE_TYPES.iotHub.armType, nameRule: names.iotHubName },
+    workspace: { label: "Azure ML workspace", armType: AZURE_TYPES.mlWorkspace.armType, nameRule: names.mlWorkspaceName },
 } satisfies Record<string, ExistingKind>;
 
 /** A registered model the stack deploys without registering anything. */
@@ -41,12 +42,12 @@ export function readExistingResource(
 ): ExistingResource | undefined {
     const value = read.string(key).trim();
     if (value === "") return undefined;
-    const forms = `<resource group>/<name>, <name> (in edgeml:existingResourceGroup) or the ${kind.label}'s resource id`;
+    const forms = `<resource group>/<name>, <name> (in ${configKey("existingResourceGroup")}) or the ${kind.label}'s resource id`;
     let ref: Omit<ExistingResource, "existing" | "configKey"> | undefined;
     const arm = ARM_ID.exec(value);
     if (arm) {
-        if (arm[3].toLowerCase() !== kind.providerType.toLowerCase()) {
-            read.problem(key, value, `is the id of a ${arm[3]}, not of a ${kind.label} (${kind.providerType})`);
+        if (arm[3].toLowerCase() !== kind.armType.toLowerCase()) {
+            read.problem(key, value, `is the id of a ${arm[3]}, not of a ${kind.label} (${kind.armType})`);
             return undefined;
         }
         ref = { subscriptionId: arm[1], resourceGroupName: arm[2], name: arm[4] };

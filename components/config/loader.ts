@@ -7,12 +7,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as names from "./names";
 import { DeploymentConfig, readDeploymentConfig } from "./deployment";
 import { describeModelFile, ModelFileInfo } from "./modelFile";
-import { ConfigError, ConfigReader, ConfigSource, optional, PROJECT } from "./reader";
+import { PROJECT } from "../shared/project";
+import { ConfigReader, ConfigSource, optional } from "./reader";
 import type { ExistingResource } from "../shared/azure";
 import { EXISTING_KINDS, ExistingModel, readExistingModel, readExistingResource, readWorkspaceConfigFile } from "./existing";
 import { readProjectFile } from "./projectFile";
 
-export { ConfigError, PROJECT };
 export type { ConfigSource };
 
 export const REGISTRY_SKUS = ["Basic", "Standard", "Premium"] as const;

@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
+import { StackFileError } from "../shared/errors";
 
 export interface ProjectFile {
     name: string;
@@ -11,11 +12,10 @@ export interface ProjectFile {
     defaults: Record<string, string>;
 }
 
-export class ProjectFileError extends Error {}
 
 export function readProjectFile(projectDir: string): ProjectFile {
     const project = readYamlFile(path.join(projectDir, "Pulumi.yaml")) as { name?: unknown; config?: Record<string, unknown> } | undefined;
-    if (!project || typeof project.name !== "string") throw new ProjectFileError(`Pulumi.yaml in ${projectDir} has no project name`);
+    if (!project || typeof project.name !== "string") throw new StackFileError(`Pulumi.yaml in ${projectDir} has no project name`);
     const defaults: Record<string, string> = {};
     for (const [key, schema] of Object.entries(project.config ?? {})) {
         if (schema && typeof schema === "object" && "default" in schema) {
@@ -29,7 +29,7 @@ export function readYamlFile(file: string): unknown {
     try {
         return yaml.load(fs.readFileSync(file, "utf8"));
     } catch (error) {
-        throw new ProjectFileError(`cannot read ${path.basename(file)}: ${(error as Error).message}`);
+        throw new StackFileError(`cannot read ${path.basename(file)}: ${(error as Error).message}`);
     }
 }
 

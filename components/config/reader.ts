@@ -2,10 +2,10 @@
 // (so one run reports them all), and keys nobody read are reported as unknown, with a did-you-mean hint.
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../shared/errors";
+import { configKey, PROJECT } from "../shared/project";
 import * as names from "./names";
 
-export const PROJECT = "edgeml";
 
 /** Where configuration comes from: the Pulumi runtime under the CLI, the stack file under the offline engine. */
 export interface ConfigSource {
@@ -16,16 +16,6 @@ export interface ConfigSource {
     projectDir: string;
 }
 
-/** A user mistake in configuration: reported as a plain message, without a stack trace. */
-export class ConfigError extends pulumi.RunError {
-    constructor(
-        readonly stack: string,
-        readonly problems: string[],
-    ) {
-        super(`Invalid configuration for stack "${stack}":\n` + problems.map((p) => `  - ${p}`).join("\n"));
-        this.name = "ConfigError";
-    }
-}
 
 export function optional(check: names.NameCheck): names.NameCheck {
     return (value) => (value === "" ? undefined : check(value));
@@ -214,7 +204,7 @@ export class ConfigReader {
     }
 
     private qualified(key: string): string {
-        return `${PROJECT}:${key}`;
+        return configKey(key);
     }
 }
 

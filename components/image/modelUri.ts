@@ -1,6 +1,6 @@
 // Where a registered Azure ML model version keeps its file, read from its modelUri, so a stack can ship a model
 // that was registered elsewhere. Only references that resolve to a blob without the job service are accepted.
-import * as pulumi from "@pulumi/pulumi";
+import { ModelUriError } from "../shared/errors";
 
 export interface WorkspaceRef {
     subscriptionId: string;
@@ -18,23 +18,13 @@ const ACCEPTED =
     "accepted forms: azureml://subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>/datastores/<datastore>/paths/<path>, " +
     "azureml://datastores/<datastore>/paths/<path>, https://<account>.blob.<cloud suffix>/<container>/<path>";
 
-/** A modelUri this project cannot fetch: reported as a plain message, without a stack trace. */
-export class ModelUriError extends pulumi.RunError {
-    constructor(
-        readonly uri: string,
-        reason: string,
-    ) {
-        super(`Cannot use model URI ${uri}: ${reason} (${ACCEPTED})`);
-        this.name = "ModelUriError";
-    }
-}
 
 export function parseModelUri(uri: string): ModelLocation {
     const trimmed = uri.trim();
     // The query of an https URI may be a SAS token: never repeat it in a message.
     const shown = trimmed.replace(/[?#].*$/s, (rest) => (rest.startsWith("?") ? "?[redacted]" : ""));
     const fail = (reason: string): never => {
-        throw new ModelUriError(shown, reason);
+        throw new ModelUriError(shown, reason, ACCEPTED);
     };
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1].toLowerCase();
     if (scheme === "runs") fail("runs:/ refers to an MLflow job output, which only the Azure ML job service can resolve; register the model file itself and use that version");

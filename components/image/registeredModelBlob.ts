@@ -3,7 +3,7 @@
 // short-lived read-only SAS. Everything comes from Azure, so nothing is typed by hand and no account key leaves it.
 import * as pulumi from "@pulumi/pulumi";
 import * as storage from "@pulumi/azure-native/storage";
-import { blobDatastore } from "../ml/datastore";
+import { blobDatastore } from "../ml";
 import { parseModelUri } from "./modelUri";
 
 export interface ModelBlob {
@@ -24,7 +24,8 @@ export interface ModelBlobArgs {
 // Long enough for a slow download; rounded to the hour so repeated previews ask Azure the same question.
 const SAS_HOURS = 2;
 
-export function registeredModelBlob(args: ModelBlobArgs, opts: pulumi.InvokeOptions): pulumi.Output<ModelBlob> {
+export function registeredModelBlob(args: ModelBlobArgs, component: pulumi.Resource): pulumi.Output<ModelBlob> {
+    const opts = { parent: component };
     return pulumi.all([args.modelUri, args.resourceGroupName, args.workspaceName]).apply(([uri, resourceGroupName, workspaceName]) => {
         const location = parseModelUri(uri);
         const container =
@@ -37,7 +38,7 @@ export function registeredModelBlob(args: ModelBlobArgs, opts: pulumi.InvokeOpti
                           workspaceName: location.workspace?.workspaceName ?? workspaceName,
                       },
                       location.datastore,
-                      opts,
+                      component,
                   );
         return container.apply((c) => {
             const account = storage.getStorageAccountOutput({ accountName: c.accountName, resourceGroupName: c.resourceGroup }, opts);

@@ -3,7 +3,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { hashBuildContext } from "./buildContext";
-import { MODEL_FILE_IN_CONTEXT } from "../config/loader";
+import { MODEL_FILE_IN_CONTEXT } from "../config";
+import { componentType } from "../shared";
 import { ModelBlobArgs, registeredModelBlob } from "./registeredModelBlob";
 import { stageBuildContext } from "./stagedContext";
 
@@ -46,11 +47,11 @@ export class ScoringImage extends pulumi.ComponentResource {
     public readonly tag: pulumi.Output<string>;
 
     constructor(name: string, args: ScoringImageArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("edgeml:image:ScoringImage", name, {}, opts);
+        super(componentType("image", "ScoringImage"), name, {}, opts);
 
         const buildArgs = pulumi.output({ BASE_IMAGE: args.baseImage, MODEL_NAME: args.modelName, MODEL_VERSION: args.modelVersion });
         const { context, contextHash } = args.registeredModel ? this.stage(args, args.registeredModel) : localContext(args);
-        this.tag = pulumi.all([contextHash, buildArgs]).apply(([hash, shaping]) => tagOf(hash, { platform: args.platform, ...shaping }));
+        this.tag = pulumi.all([contextHash, buildArgs]).apply(([hash, shaping]) => tagFromHash(hash, { platform: args.platform, ...shaping }));
         this.imageName = pulumi.interpolate`${args.loginServer}/${args.repository}:${this.tag}`;
         const image = new docker.Image(
             `${name}-image`,
@@ -72,7 +73,7 @@ export class ScoringImage extends pulumi.ComponentResource {
 
     /** Copies the context with the registered model's file in it; the build waits for the copy. */
     private stage(args: ScoringImageArgs, registered: ModelBlobArgs & { stagingDir: string }): BuildContext {
-        const blob = registeredModelBlob(registered, { parent: this });
+        const blob = registeredModelBlob(registered, this);
         const staged = pulumi.all([blob, args.modelName, args.modelVersion]).apply(([source, modelName, version]) =>
             stageBuildContext({
                 context: path.resolve(args.projectDir, args.context),
@@ -101,9 +102,19 @@ function localContext(args: ScoringImageArgs): BuildContext {
 
 /** 16 hex digits of the context hash mixed with what else shapes the image. */
 export function imageTag(context: string, shaping: Record<string, string>): string {
-    return tagOf(hashBuildContext(context), shaping);
+    return tagFromHash(hashBuildContext(context), shaping);
 }
 
-function tagOf(contextHash: string, shaping: Record<string, string>): string {
+/** The tag of repository:tag (a colon after the last slash; a registry's :port comes before it), as plans record it. */
+export function imageTagOf(imageName: unknown): string | undefined {
+    if (typeof imageName !== "string") return undefined;
+    const last = imageName.slice(imageName.lastIndexOf("/") + 1);
+    return last.includes(":") ? last.slice(last.indexOf(":") + 1) : undefined;
+}
+
+/** The docker provider's Image type token, as in URNs and plans. */
+export const DOCKER_IMAGE_TYPE = "docker:index/image:Image";
+
+function tagFromHash(contextHash: string, shaping: Record<string, string>): string {
     return createHash("sha256").update(contextHash).update(JSON.stringify(shaping)).digest("hex").slice(0, 16);
 }

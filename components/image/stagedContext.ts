@@ -3,9 +3,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ModelDownloadError } from "../shared/errors";
 import { writeFileAtomically } from "../shared/atomicFile";
 import { hashBuildContext, listFiles, readDockerignore } from "./buildContext";
-import { RetriesExhaustedError, RetryPolicy, withRetry } from "../shared/retry";
+import { RetriesExhaustedError } from "../shared/errors";
+import { redactCredentials } from "../shared/redact";
+import { parseRetryAfter, RetryPolicy, RetryRules, TRANSIENT_NETWORK_CODES, withRetry } from "../shared/retry";
 
 export interface StagedModel {
     name: string;
@@ -40,13 +43,6 @@ const DOWNLOAD_RETRY: RetryPolicy = { baseDelayMs: 250, maxDelayMs: 2_000, deadl
 const MAX_MODEL_BYTES = 64 * 1024 * 1024;
 const TOOL_ADVICE = `the scoring module loads the JSON decision tree written by scoring/train.py (model.json, format "${MODEL_FORMAT}"): register that file, or a folder holding it, as a new version`;
 
-/** A registered model whose file cannot be fetched or used; `url` never carries the SAS. Printed without a stack. */
-export class ModelDownloadError extends pulumi.RunError {
-    constructor(readonly model: string, readonly url: string, readonly status: number | undefined, message: string) {
-        super(message);
-        this.name = "ModelDownloadError";
-    }
-}
 
 export function blobUrl(blobEndpoint: string, containerName: string, path: string, sasToken: string): string {
     const endpoint = blobEndpoint.endsWith("/") ? blobEndpoint : `${blobEndpoint}/`;
@@ -123,6 +119,25 @@ async function downloadModel(model: StagedModel, fetchImpl: typeof fetch, policy
     throw new ModelDownloadError(id, tried[0], 404, `model ${id}: no model.json at ${tried.join(" or ")} (HTTP 404); check the version's modelUri — ${TOOL_ADVICE}`);
 }
 
+/** A failed blob request as the retry sees it: the HTTP status (none for a network failure) and Retry-After. */
+interface BlobFailure {
+    message: string;
+    status?: number;
+    retryAfter?: string | null;
+    code?: string;
+}
+
+const BLOB_RETRY_RULES: RetryRules = {
+    service: "blob storage",
+    isTransient: (error) => {
+        const { status, code } = error as BlobFailure;
+        return status !== undefined ? status === 429 || status >= 500 : TRANSIENT_NETWORK_CODES.has(code ?? "");
+    },
+    retryAfterMs: (error, now) => parseRetryAfter((error as BlobFailure).retryAfter, now),
+    describe: (error) => redactCredentials((error as Error).message ?? String(error)),
+    advice: "try again later",
+};
+
 /** The blob's bytes, or undefined on 404; retries 429/5xx/network failures, then throws ModelDownloadError. */
 async function fetchBlob(url: string, shown: string, id: string, fetchImpl: typeof fetch, policy: RetryPolicy, secret: string): Promise<Buffer | undefined> {
     try {
@@ -132,7 +147,8 @@ async function fetchBlob(url: string, shown: string, id: string, fetchImpl: type
                 if (response.status === 404) return void (await response.arrayBuffer());
                 if (!response.ok) {
                     const code = /<Code>([^<]*)<\/Code>/.exec(await response.text())?.[1] ?? response.headers.get("x-ms-error-code") ?? "";
-                    throw Object.assign(new Error(`HTTP ${response.status} ${code}`.trim()), { response: { statusCode: response.status, headers: Object.fromEntries(response.headers) } });
+                    const failure: BlobFailure = { message: `HTTP ${response.status} ${code}`.trim(), status: response.status, retryAfter: response.headers.get("retry-after") };
+                    throw failure;
                 }
                 if (Number(response.headers.get("content-length")) > MAX_MODEL_BYTES) {
                     throw new ModelDownloadError(id, shown, 200, `model ${id}: ${shown} is larger than ${MAX_MODEL_BYTES} bytes; ${TOOL_ADVICE}`);
@@ -141,35 +157,30 @@ async function fetchBlob(url: string, shown: string, id: string, fetchImpl: type
             } catch (error) {
                 throw networkFailure(error);
             }
-        }, policy);
+        }, BLOB_RETRY_RULES, policy);
     } catch (error) {
         if (error instanceof ModelDownloadError) throw error;
         const last = error instanceof RetriesExhaustedError ? error.lastError : error;
-        const status: number | undefined = (last as { response?: { statusCode: number } }).response?.statusCode;
+        const status = (last as BlobFailure).status;
         const attempts = error instanceof RetriesExhaustedError ? ` after ${error.attempts} attempts` : "";
         const advice =
             status === 403 ? "the storage account refused the SAS: the deploying identity needs Microsoft.Storage/storageAccounts/listServiceSas/action on the account, the account must allow shared key access (a service SAS is signed with the account key) and its firewall must admit this machine; or the SAS expired (run again for a fresh one)"
             : status === 429 || (status ?? 0) >= 500 ? "the storage service is busy or unavailable; try again later"
             : status ? "unexpected answer from blob storage" : "check that this machine can reach the storage account (network, firewall, proxy)";
-        const message = `model ${id}: downloading ${shown} failed${attempts} (${(last as Error).message}): ${advice}`;
-        throw new ModelDownloadError(id, shown, status, redact(message, secret));
+        const message = `model ${id}: downloading ${shown} failed${attempts} (${(last as BlobFailure).message}): ${advice}`;
+        throw new ModelDownloadError(id, shown, status, redactCredentials(message, secret));
     }
 }
 
-// undici reports dropped sockets and timeouts with its own codes; withRetry knows the Node ones.
+// undici reports dropped sockets and timeouts with its own codes; the retry rules know the Node ones.
 const UNDICI_CODES: Record<string, string> = { UND_ERR_SOCKET: "ECONNRESET", UND_ERR_CLOSED: "ECONNRESET", UND_ERR_CONNECT_TIMEOUT: "ETIMEDOUT", UND_ERR_HEADERS_TIMEOUT: "ETIMEDOUT", UND_ERR_BODY_TIMEOUT: "ETIMEDOUT" };
 
 function networkFailure(error: unknown): unknown {
-    if (error instanceof ModelDownloadError || (error as { response?: unknown }).response) return error;
+    if (error instanceof ModelDownloadError || (error as BlobFailure).status !== undefined) return error;
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const code = (error as Error).name === "TimeoutError" ? "ETIMEDOUT" : (UNDICI_CODES[cause?.code ?? ""] ?? cause?.code);
-    return Object.assign(new Error(`network error: ${cause?.message ?? (error as Error).message ?? String(error)}`), { code });
-}
-
-/** The SAS token (and any sig= value) out of a message: fetch errors can echo the URL. */
-function redact(message: string, secret: string): string {
-    const token = secret.replace(/^\?/, "");
-    return (token ? message.split(token).join("[redacted]") : message).replace(/\bsig=[^&\s"']*/gi, "sig=[redacted]");
+    const failure: BlobFailure = { message: `network error: ${cause?.message ?? (error as Error).message ?? String(error)}`, code };
+    return failure;
 }
 
 /** Deletes what is not staged (stale files, leftover temp files, emptied folders) so the folder matches exactly. */

@@ -1,7 +1,8 @@
 // Pure helpers over deployment content: the registry password travels separately (a secret input) and is put
 // into the manifest only when it is sent, so the content itself stays reviewable in plans and diffs.
+import { SECRET_MARKER } from "../shared/redact";
 import { createHash } from "crypto";
-import { SECRET_MARKER, joinCreateOptions } from "./manifest";
+import { joinCreateOptions } from "./manifest";
 import type { DeploymentManifest } from "./manifest";
 
 /** The manifest with every registry password placeholder replaced by the real password. */

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DeploymentConfig } from "../config/deployment";
-import { DeploymentManifest, SECRET_MARKER, assertValidManifest, buildManifest } from "./manifest";
+import type { DeploymentConfig } from "../config";
+import { componentType, SECRET_MARKER } from "../shared";
+import { DeploymentManifest, assertValidManifest, buildManifest } from "./manifest";
 import { EdgeDeploymentResource } from "./edgeDeploymentResource";
 
 export interface EdgeDeploymentArgs {
@@ -30,7 +31,7 @@ export class EdgeDeployment extends pulumi.ComponentResource {
     public readonly contentHash: pulumi.Output<string>;
 
     constructor(name: string, args: EdgeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("edgeml:iot:EdgeDeployment", name, {}, opts);
+        super(componentType("iot", "EdgeDeployment"), name, {}, opts);
         const settings = args.deployment;
         // The password never enters the manifest here: the provider adds it when sending, from a secret input.
         this.manifest = pulumi

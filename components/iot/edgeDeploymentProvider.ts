@@ -4,13 +4,20 @@
 //           immutable, so new content is a new configuration whose id carries the content hash: Pulumi creates
 //           it before deleting the old one, and devices never go without a deployment.
 import type * as pulumi from "@pulumi/pulumi";
+import { dynamicResourceType } from "../shared/project";
 import type { DeploymentManifest } from "./manifest";
 import { contentHash, describeContentChanges, withRegistryPassword } from "./deploymentContent";
 import { RegistryFactory, connectWithSdk, hostNameOf } from "./hubClient";
-import { DEFAULT_RETRY_POLICY, RetryPolicy, describeHubError, statusOf, withRetry } from "../shared/retry";
-import { Clock, REAL_CLOCK, VerifySettings, verifyConfiguration, verifyDevices } from "./rollout";
+import { describeHubError, statusOf, withHubRetry } from "./hubRetry";
+import { Clock, DEFAULT_RETRY_POLICY, REAL_CLOCK, RetryPolicy } from "../shared/retry";
+import { VerifySettings, verifyConfiguration, verifyDevices } from "./rollout";
 
-export type DeploymentMode = "device" | "fleet";
+/** device: the manifest applied to each listed device; fleet: an at-scale configuration with a target condition. */
+export const DEPLOYMENT_MODES = ["device", "fleet"] as const;
+export type DeploymentMode = (typeof DEPLOYMENT_MODES)[number];
+
+/** The URN type of the deployment resource (registered by EdgeDeploymentResource as module "iot"). */
+export const EDGE_DEPLOYMENT_TYPE = dynamicResourceType("iot", "EdgeDeployment");
 
 export interface EdgeDeploymentInputs {
     serviceConnectionString: string;
@@ -78,7 +85,7 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
         // Fleet, same content: only the mutable fields change (target condition, priority, labels, metrics).
         const registry = this.connect(news.serviceConnectionString);
         const id = olds.configurationId;
-        await withRetry(`update deployment ${id}`, async () => {
+        await withHubRetry(`update deployment ${id}`, async () => {
             const current = (await registry.getConfiguration(id)).responseBody as unknown as Record<string, unknown>;
             const changed = { ...current, targetCondition: news.targetCondition, priority: news.priority, labels: news.labels, metrics: { queries: news.metrics } };
             return registry.updateConfiguration(changed as never);
@@ -93,7 +100,7 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
         if (olds.mode !== "fleet") return;
         const registry = this.connect(olds.serviceConnectionString);
         try {
-            await withRetry(`delete deployment ${olds.configurationId}`, () => registry.removeConfiguration(olds.configurationId), this.retry);
+            await withHubRetry(`delete deployment ${olds.configurationId}`, () => registry.removeConfiguration(olds.configurationId), this.retry);
         } catch (error) {
             if (statusOf(error) !== 404) throw new Error(`deleting deployment ${olds.configurationId} failed: ${describeHubError(error)}`);
         }
@@ -105,7 +112,7 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
         if (props.mode !== "fleet") return { id, props };
         const registry = this.connect(props.serviceConnectionString);
         try {
-            const current = (await withRetry(`read deployment ${id}`, () => registry.getConfiguration(id), this.retry)).responseBody as unknown as {
+            const current = (await withHubRetry(`read deployment ${id}`, () => registry.getConfiguration(id), this.retry)).responseBody as unknown as {
                 targetCondition: string;
                 priority: number;
                 labels?: Record<string, string>;
@@ -148,7 +155,7 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
             metrics: { queries: inputs.metrics },
         };
         try {
-            await withRetry(`create deployment ${id}`, () => registry.addConfiguration(configuration as never), this.retry);
+            await withHubRetry(`create deployment ${id}`, () => registry.addConfiguration(configuration as never), this.retry);
         } catch (error) {
             // 409: a retried create that had succeeded, or a re-run after a partial failure. The id is a content
             // hash, so an existing configuration with this id already carries this content.
@@ -164,8 +171,8 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
         const worker = async () => {
             for (let deviceId = queue.shift(); deviceId !== undefined; deviceId = queue.shift()) {
                 try {
-                    await withRetry(`apply deployment to ${deviceId}`, () => registry.applyConfigurationContentOnDevice(deviceId, content as never), this.retry);
-                    const twin = await withRetry(`read $edgeAgent of ${deviceId}`, () => registry.getModuleTwin(deviceId, "$edgeAgent"), this.retry);
+                    await withHubRetry(`apply deployment to ${deviceId}`, () => registry.applyConfigurationContentOnDevice(deviceId, content as never), this.retry);
+                    const twin = await withHubRetry(`read $edgeAgent of ${deviceId}`, () => registry.getModuleTwin(deviceId, "$edgeAgent"), this.retry);
                     applied[deviceId] = (twin.responseBody as { properties?: { desired?: { $version?: number } } }).properties?.desired?.$version ?? 0;
                 } catch (error) {
                     failed.push(`${deviceId} (${describeHubError(error)})`);

@@ -1,22 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DeploymentManifest } from "./manifest";
-import { DeploymentMode, EdgeDeploymentProvider } from "./edgeDeploymentProvider";
-import type { VerifySettings } from "./rollout";
+import { EdgeDeploymentInputs, EdgeDeploymentProvider } from "./edgeDeploymentProvider";
+import type { ResourceInputs } from "../shared/project";
 
-export interface EdgeDeploymentResourceArgs {
-    serviceConnectionString: pulumi.Input<string>;
-    registryPassword: pulumi.Input<string>;
-    mode: DeploymentMode;
-    name: string;
-    content: pulumi.Input<DeploymentManifest>;
-    deviceIds: pulumi.Input<pulumi.Input<string>[]>;
-    targetCondition: string;
-    priority: number;
-    labels: Record<string, string>;
-    metrics: Record<string, string>;
-    verify: pulumi.Input<VerifySettings>;
-    concurrency: number;
-}
+/** The provider's inputs, each of which may still be an output of another resource. */
+export type EdgeDeploymentResourceArgs = ResourceInputs<EdgeDeploymentInputs>;
 
 // One provider instance per program run, so Pulumi serializes its code once.
 const provider = new EdgeDeploymentProvider();

@@ -1,14 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { EdgeDeviceProvider } from "./edgeDeviceProvider";
+import { EdgeDeviceInputs, EdgeDeviceProvider } from "./edgeDeviceProvider";
+import type { ResourceInputs } from "../shared/project";
 
-export interface EdgeDeviceArgs {
-    /** Service connection string of the hub (secret), from the IotHub component. */
-    serviceConnectionString: pulumi.Input<string>;
-    /** Device id, validated against IoT Hub's rules by the config loader and again by the provider. */
-    deviceId: pulumi.Input<string>;
-    /** Twin tags for at-scale deployments' target conditions. */
-    tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
-}
+/** The provider's inputs (service connection string, device id, twin tags), each possibly another's output. */
+export type EdgeDeviceArgs = ResourceInputs<EdgeDeviceInputs>;
 
 // One provider instance for every device, so Pulumi serializes its code once per program run.
 const provider = new EdgeDeviceProvider();

@@ -1,9 +1,16 @@
 // Dynamic provider for IoT Edge device identities. No ARM resource exists for them: this is the registry's
 // data plane, driven through the azure-iothub SDK with our own retries.
 import type * as pulumi from "@pulumi/pulumi";
+import { configKey, dynamicResourceType } from "../shared/project";
+// The naming rules alone, not the config face: a provider is serialized with what it imports, and the loader
+// brings js-yaml, which Pulumi's closure serializer cannot capture.
 import * as names from "../config/names";
 import { RegistryFactory, connectWithSdk, hostNameOf } from "./hubClient";
-import { DEFAULT_RETRY_POLICY, RetryPolicy, describeHubError, statusOf, withRetry } from "../shared/retry";
+import { describeHubError, statusOf, withHubRetry } from "./hubRetry";
+import { DEFAULT_RETRY_POLICY, RetryPolicy } from "../shared/retry";
+
+/** The URN type of a device identity (registered by EdgeDevice as module "iot"). */
+export const EDGE_DEVICE_TYPE = dynamicResourceType("iot", "EdgeDevice");
 
 export interface EdgeDeviceInputs {
     /** Service connection string with registry write rights (secret). */
@@ -52,17 +59,17 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
         let adopted = false;
         try {
             // No authentication in the request: the hub generates the SAS keys.
-            const created = await withRetry(`create device ${inputs.deviceId}`, () =>
+            const created = await withHubRetry(`create device ${inputs.deviceId}`, () =>
                 registry.create({ deviceId: inputs.deviceId, status: "enabled", capabilities: { iotEdge: true } }), this.retry);
             device = created.responseBody as DeviceBody;
         } catch (error) {
             // 409: it exists, possibly because a retried create had in fact succeeded. Adopt it if it is an edge device.
             if (statusOf(error) !== 409) throw new Error(`creating device ${inputs.deviceId} in ${hostName} failed: ${describeHubError(error)}`);
-            device = (await withRetry(`get device ${inputs.deviceId}`, () => registry.get(inputs.deviceId), this.retry)).responseBody as DeviceBody;
+            device = (await withHubRetry(`get device ${inputs.deviceId}`, () => registry.get(inputs.deviceId), this.retry)).responseBody as DeviceBody;
             if (!device.capabilities?.iotEdge) {
                 throw new Error(
                     `device ${inputs.deviceId} already exists in ${hostName} and is not an IoT Edge device; ` +
-                        `choose another id in edgeml:edgeDevices or delete that device first`,
+                        `choose another id in ${configKey("edgeDevices")} or delete that device first`,
                 );
             }
             adopted = true;
@@ -88,7 +95,7 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
     async delete(_id: string, olds: EdgeDeviceOutputs): Promise<void> {
         const registry = this.connect(olds.serviceConnectionString);
         try {
-            await withRetry(`delete device ${olds.deviceId}`, () => registry.delete(olds.deviceId), this.retry);
+            await withHubRetry(`delete device ${olds.deviceId}`, () => registry.delete(olds.deviceId), this.retry);
         } catch (error) {
             // Already gone (deleted by hand, or a retried delete that had succeeded): the goal is met.
             if (statusOf(error) !== 404) throw new Error(`deleting device ${olds.deviceId} failed: ${describeHubError(error)}`);
@@ -98,8 +105,8 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
     async read(id: string, props: EdgeDeviceOutputs): Promise<pulumi.dynamic.ReadResult> {
         const registry = this.connect(props.serviceConnectionString);
         try {
-            const device = (await withRetry(`get device ${id}`, () => registry.get(id), this.retry)).responseBody as DeviceBody;
-            const twin = (await withRetry(`get twin ${id}`, () => registry.getTwin(id), this.retry)).responseBody as { tags?: Record<string, string> };
+            const device = (await withHubRetry(`get device ${id}`, () => registry.get(id), this.retry)).responseBody as DeviceBody;
+            const twin = (await withHubRetry(`get twin ${id}`, () => registry.getTwin(id), this.retry)).responseBody as { tags?: Record<string, string> };
             const inputs = { ...props, deviceId: id, tags: (twin.tags ?? {}) as Record<string, string> };
             return { id, props: outputsFor(inputs, props.hostName, device, props.adopted) };
         } catch (error) {
@@ -115,7 +122,7 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
         Object.assign(patch, inputs.tags);
         if (Object.keys(patch).length === 0) return;
         const registry = this.connect(inputs.serviceConnectionString);
-        await withRetry(`update tags of ${inputs.deviceId}`, () => registry.updateTwin(inputs.deviceId, { tags: patch }, "*"), this.retry);
+        await withHubRetry(`update tags of ${inputs.deviceId}`, () => registry.updateTwin(inputs.deviceId, { tags: patch }, "*"), this.retry);
     }
 }
 

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as iothub from "@pulumi/azure-native/iothub";
-import type { NewIotHub } from "../config/loader";
-import { AzureStateError, ExistingResource, existingId } from "../shared/azure";
-import { EXISTING_KINDS } from "../config/existing";
+import type { NewIotHub } from "../config";
+import { AZURE_TYPES, AzureStateError, componentType, configKey, ExistingResource, existingId } from "../shared";
 import { EdgeDevice } from "./edgeDevice";
 
 export interface IotHubArgs {
@@ -38,11 +37,11 @@ export class IotHub extends pulumi.ComponentResource {
     public readonly devices: EdgeDevice[];
 
     constructor(name: string, args: IotHubArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("edgeml:iot:IotHub", name, {}, opts);
+        super(componentType("iot", "IotHub"), name, {}, opts);
 
         const spec = args.hub;
         const hub = spec.existing
-            ? iothub.IotHubResource.get(`${name}-hub`, existingId(spec, EXISTING_KINDS.iotHub.providerType, args.subscriptionId), { parent: this })
+            ? iothub.IotHubResource.get(`${name}-hub`, existingId(spec, AZURE_TYPES.iotHub.armType, args.subscriptionId, this), { parent: this })
             : new iothub.IotHubResource(
                   `${name}-hub`,
                   {
@@ -57,17 +56,15 @@ export class IotHub extends pulumi.ComponentResource {
                   },
                   { parent: this },
               );
-        // A basic-tier hub has no module twins: an existing one would accept the deployment and run nothing.
-        const usableName = pulumi.all([hub.name, hub.sku]).apply(([hubName, sku]) => {
-            if (spec.existing && /^B\d$/.test(sku.name)) throw basicTier(spec, hubName, sku.name);
-            return hubName;
+        // A basic-tier hub has no module twins: an existing one would accept the deployment and run nothing. Checked
+        // before the keys are read and outside the invoke's arguments, so the CLI reports it once, against this hub.
+        const resourceGroupName = spec.existing ? spec.resourceGroupName : args.resourceGroupName;
+        const keys = pulumi.all([hub.name, hub.sku]).apply(([resourceName, sku]) => {
+            if (spec.existing && /^B\d$/.test(sku.name)) throw basicTier(spec, resourceName, sku.name, this);
+            return iothub.listIotHubResourceKeysOutput({ resourceName, resourceGroupName }, { parent: this });
         });
-        const keys = iothub.listIotHubResourceKeysOutput(
-            { resourceName: usableName, resourceGroupName: spec.existing ? spec.resourceGroupName : args.resourceGroupName },
-            { parent: this },
-        );
 
-        this.hubName = usableName;
+        this.hubName = hub.name;
         this.hubId = hub.id;
         this.hostName = hub.properties.apply((p) => {
             if (!p.hostName) throw new Error(`IoT Hub ${spec.name} reported no hostName`);
@@ -106,9 +103,10 @@ export class IotHub extends pulumi.ComponentResource {
     }
 }
 
-function basicTier(ref: ExistingResource, hubName: string, sku: string): AzureStateError {
+function basicTier(ref: ExistingResource, hubName: string, sku: string, component: pulumi.Resource): AzureStateError {
     return new AzureStateError(
-        `the IoT Hub ${hubName} (edgeml:${ref.configKey}) is on the basic tier ${sku}, which has no module twins, so IoT Edge ` +
+        `the IoT Hub ${hubName} (${configKey(ref.configKey)}) is on the basic tier ${sku}, which has no module twins, so IoT Edge ` +
             `cannot run on it. Upgrade it to a standard tier (az iot hub update --name ${hubName} --sku S1) or name another hub.`,
+        component,
     );
 }

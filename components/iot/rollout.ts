@@ -2,7 +2,9 @@
 // that is each device's $edgeAgent twin (lastDesiredVersion caught up, lastDesiredStatus 200, the scoring module
 // running the new image); in fleet mode the configuration's system metrics settling.
 import type { Registry } from "azure-iothub";
-import { RetryPolicy, withRetry } from "../shared/retry";
+import { RolloutError } from "../shared/errors";
+import { withHubRetry } from "./hubRetry";
+import { Clock, REAL_CLOCK, RetryPolicy } from "../shared/retry";
 
 export interface VerifySettings {
     enabled: boolean;
@@ -18,14 +20,6 @@ interface EdgeAgentReported {
     lastDesiredStatus?: { code?: number; description?: string };
     modules?: Record<string, { runtimeStatus?: string; settings?: { image?: string } }>;
 }
-
-/** Time as the rollout checks see it; tests pass a simulated one. */
-export interface Clock {
-    now(): number;
-    sleep(ms: number): Promise<void>;
-}
-
-export const REAL_CLOCK: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) };
 
 type DeviceVerdict = { state: "done" } | { state: "waiting"; why: string } | { state: "failed"; why: string };
 
@@ -46,7 +40,6 @@ export function judgeEdgeAgent(desiredVersion: number, reported: EdgeAgentReport
     return { state: "done" };
 }
 
-export class RolloutError extends Error {}
 
 /** Polls every device until all are done, one fails, or time runs out; names the devices that did not make it. */
 export async function verifyDevices(
@@ -62,7 +55,7 @@ export async function verifyDevices(
     for (;;) {
         const verdicts = await Promise.all(
             pending.map(async (deviceId) => {
-                const twin = await withRetry(`read $edgeAgent of ${deviceId}`, () => registry.getModuleTwin(deviceId, "$edgeAgent"), retry);
+                const twin = await withHubRetry(`read $edgeAgent of ${deviceId}`, () => registry.getModuleTwin(deviceId, "$edgeAgent"), retry);
                 const reported = ((twin.responseBody as { properties?: { reported?: EdgeAgentReported } }).properties?.reported ?? {}) as EdgeAgentReported;
                 return [deviceId, judgeEdgeAgent(desiredVersions[deviceId], reported, verify)] as const;
             }),
@@ -103,7 +96,7 @@ export async function verifyConfiguration(
 ): Promise<SystemMetrics> {
     const deadline = clock.now() + verify.timeoutSeconds * 1000;
     for (;;) {
-        const configuration = await withRetry(`read configuration ${configurationId}`, () => registry.getConfiguration(configurationId), retry);
+        const configuration = await withHubRetry(`read configuration ${configurationId}`, () => registry.getConfiguration(configurationId), retry);
         const metrics = ((configuration.responseBody as { systemMetrics?: { results?: SystemMetrics } }).systemMetrics?.results ?? {}) as SystemMetrics;
         const [targeted, applied, succeeded, failed] = [metrics.targetedCount ?? 0, metrics.appliedCount ?? 0, metrics.reportedSuccessfulCount ?? 0, metrics.reportedFailedCount ?? 0];
         if (failed > 0) throw new RolloutError(`deployment ${configurationId}: ${failed} of ${applied} device(s) report failure (see its reportedFailedCount query in the portal)`);

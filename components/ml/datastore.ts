@@ -2,7 +2,7 @@
 // datastore's container itself (azureml-blobstore-<guid>), so it is read, never guessed.
 import * as pulumi from "@pulumi/pulumi";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
-import { AzureStateError } from "../shared/azure";
+import { AzureStateError } from "../shared";
 
 export interface BlobDatastore {
     accountName: string;
@@ -14,12 +14,13 @@ export interface BlobDatastore {
 export function blobDatastore(
     workspace: { resourceGroupName: pulumi.Input<string>; workspaceName: pulumi.Input<string> },
     name: string,
-    opts: pulumi.InvokeOptions,
+    /** The component that asks; its invokes are its children and a datastore that is no blob store is its error. */
+    component: pulumi.Resource,
 ): pulumi.Output<BlobDatastore> {
-    const datastore = machinelearningservices.getDatastoreOutput({ ...workspace, name }, opts);
+    const datastore = machinelearningservices.getDatastoreOutput({ ...workspace, name }, { parent: component });
     return pulumi.all([datastore.properties, workspace.resourceGroupName]).apply(([p, workspaceGroup]) => {
         if (p.datastoreType !== "AzureBlob" || !p.accountName || !p.containerName) {
-            throw new AzureStateError(`datastore ${name} is ${p.datastoreType}, not a blob container`);
+            throw new AzureStateError(`datastore ${name} is ${p.datastoreType}, not a blob container`, component);
         }
         return { accountName: p.accountName, containerName: p.containerName, resourceGroup: p.resourceGroup ?? workspaceGroup };
     });

@@ -4,9 +4,8 @@ import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
 import * as operationalinsights from "@pulumi/azure-native/operationalinsights";
 import * as storage from "@pulumi/azure-native/storage";
-import type { NewWorkspace } from "../config/loader";
-import { DeployingClient, ExistingResource, existingId, nameFromId } from "../shared/azure";
-import { EXISTING_KINDS } from "../config/existing";
+import type { NewWorkspace } from "../config";
+import { AZURE_TYPES, componentType, DeployingClient, ExistingResource, existingId, nameFromId } from "../shared";
 
 export interface MlWorkspaceArgs {
     /** Resource group that holds the stack. */
@@ -54,7 +53,7 @@ export class MlWorkspace extends pulumi.ComponentResource {
     public readonly subscriptionId: pulumi.Output<string>;
 
     constructor(name: string, args: MlWorkspaceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("edgeml:ml:MlWorkspace", name, {}, opts);
+        super(componentType("ml", "MlWorkspace"), name, {}, opts);
         const parts = args.workspace.existing ? this.read(name, args.workspace, args.client) : this.create(name, args.workspace, args);
         const workspace = parts.workspace;
 
@@ -164,7 +163,7 @@ export class MlWorkspace extends pulumi.ComponentResource {
     private read(name: string, ref: ExistingResource, client: DeployingClient): WorkspaceParts {
         const workspace = machinelearningservices.Workspace.get(
             `${name}-workspace`,
-            existingId(ref, EXISTING_KINDS.workspace.providerType, client.subscriptionId),
+            existingId(ref, AZURE_TYPES.mlWorkspace.armType, client.subscriptionId, this),
             { parent: this },
         );
         return {

@@ -1,10 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
 import * as storage from "@pulumi/azure-native/storage";
-import type { LocalModel } from "../config/loader";
+import type { ExistingModel, LocalModel } from "../config";
+import { armId, AZURE_TYPES, AzureStateError, componentType, configKey, nameFromId } from "../shared";
 import { blobDatastore } from "./datastore";
-import { armId, AzureStateError, nameFromId } from "../shared/azure";
-import { EXISTING_KINDS, ExistingModel } from "../config/existing";
 
 /** Azure ML's default blob datastore, created with every workspace. */
 export const DEFAULT_DATASTORE = "workspaceblobstore";
@@ -36,7 +35,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
     public readonly modelVersionId: pulumi.Output<string>;
 
     constructor(name: string, args: ModelRegistrationArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("edgeml:ml:ModelRegistration", name, {}, opts);
+        super(componentType("ml", "ModelRegistration"), name, {}, opts);
         const registered = args.model.existing ? this.read(name, args.model, args) : this.register(name, args.model, args);
         this.modelName = registered.modelName;
         this.modelVersion = registered.modelVersion;
@@ -57,7 +56,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
         const retained = { ...child, retainOnDelete: true, protect: false };
         const workspace = { resourceGroupName: args.resourceGroupName, workspaceName: args.workspaceName };
 
-        const blobStore = blobDatastore(workspace, DEFAULT_DATASTORE, child);
+        const blobStore = blobDatastore(workspace, DEFAULT_DATASTORE, this);
         // Content-addressed path: a retained older version keeps pointing at its own bytes.
         const blobPath = `edgeml/models/${model.name}/${model.file.sha256.slice(0, 12)}/${baseName(model.path)}`;
         const blob = new storage.Blob(
@@ -113,11 +112,11 @@ export class ModelRegistration extends pulumi.ComponentResource {
         const child = { parent: this };
         const containerId = pulumi
             .all([args.subscriptionId, args.resourceGroupName, args.workspaceName])
-            .apply(([subscription, group, workspace]) => `${armId(subscription, group, EXISTING_KINDS.workspace.providerType, workspace)}/models/${model.name}`);
+            .apply(([subscription, group, workspace]) => armId(subscription, group, AZURE_TYPES.modelContainer.armType, model.name, { workspaceName: workspace }));
         const versionName =
             model.version === LATEST
                 ? machinelearningservices.ModelContainer.get(`${name}-model`, containerId, child).properties.apply((p) => {
-                      if (!p.latestVersion) throw new AzureStateError(`the registered model ${model.name} (edgeml:${model.configKey}) has no versions`);
+                      if (!p.latestVersion) throw new AzureStateError(`the registered model ${model.name} (${configKey(model.configKey)}) has no versions`, this);
                       return p.latestVersion;
                   })
                 : pulumi.output(model.version);
@@ -126,7 +125,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
             modelName: pulumi.output(model.name),
             modelVersion: version.id.apply(nameFromId),
             modelUri: pulumi.all([version.id, version.properties]).apply(([id, p]) => {
-                if (!p.modelUri) throw new AzureStateError(`the registered model ${model.name}:${nameFromId(id)} has no modelUri, so there are no files to deploy`);
+                if (!p.modelUri) throw new AzureStateError(`the registered model ${model.name}:${nameFromId(id)} has no modelUri, so there are no files to deploy`, this);
                 return p.modelUri;
             }),
             modelVersionId: version.id,

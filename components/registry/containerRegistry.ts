@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as containerregistry from "@pulumi/azure-native/containerregistry";
-import type { NewRegistry } from "../config/loader";
-import { AzureStateError, ExistingResource, existingId } from "../shared/azure";
-import { EXISTING_KINDS } from "../config/existing";
+import type { NewRegistry } from "../config";
+import { AZURE_TYPES, AzureStateError, componentType, configKey, ExistingResource, existingId } from "../shared";
 
 export interface ContainerRegistryArgs {
     /** Resource group that holds the stack, so a new registry goes away with its environment. */
@@ -30,10 +29,10 @@ export class ContainerRegistry extends pulumi.ComponentResource {
     public readonly adminPassword: pulumi.Output<string>;
 
     constructor(name: string, args: ContainerRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("edgeml:registry:ContainerRegistry", name, {}, opts);
+        super(componentType("registry", "ContainerRegistry"), name, {}, opts);
         const spec = args.registry;
         const registry = spec.existing
-            ? containerregistry.Registry.get(`${name}-acr`, existingId(spec, EXISTING_KINDS.registry.providerType, args.subscriptionId), { parent: this })
+            ? containerregistry.Registry.get(`${name}-acr`, existingId(spec, AZURE_TYPES.registry.armType, args.subscriptionId, this), { parent: this })
             : new containerregistry.Registry(
                   `${name}-acr`,
                   {
@@ -48,18 +47,19 @@ export class ContainerRegistry extends pulumi.ComponentResource {
               );
         const resourceGroupName = spec.existing ? spec.resourceGroupName : args.resourceGroupName;
         // An existing registry with the admin user off would only fail later, on every device, as "unauthorized".
-        const usableName = pulumi.all([registry.name, registry.adminUserEnabled]).apply(([registryName, adminEnabled]) => {
-            if (spec.existing && !adminEnabled) throw adminUserOff(spec, registryName);
-            return registryName;
+        // The check runs before the credentials are read and outside the invoke's arguments, so the CLI reports it
+        // once, against this component, not as an invoke that failed to serialize.
+        const credentials = pulumi.all([registry.name, registry.adminUserEnabled]).apply(([registryName, adminEnabled]) => {
+            if (spec.existing && !adminEnabled) throw adminUserOff(spec, registryName, this);
+            // Reading the credentials after the registry exists (its name is an output) orders the call after creation.
+            return containerregistry.listRegistryCredentialsOutput({ registryName, resourceGroupName }, { parent: this });
         });
-        // Reading the credentials after the registry exists (its name is an output) orders the call after creation.
-        const credentials = containerregistry.listRegistryCredentialsOutput({ registryName: usableName, resourceGroupName }, { parent: this });
 
-        this.registryName = usableName;
+        this.registryName = registry.name;
         this.registryId = registry.id;
         this.loginServer = registry.loginServer;
-        this.adminUsername = credentials.apply((c) => required(c.username, "username"));
-        this.adminPassword = pulumi.secret(credentials.apply((c) => required(c.passwords?.[0]?.value, "password")));
+        this.adminUsername = credentials.apply((c) => required(c.username, "username", this));
+        this.adminPassword = pulumi.secret(credentials.apply((c) => required(c.passwords?.[0]?.value, "password", this)));
 
         this.registerOutputs({
             registryName: this.registryName,
@@ -71,16 +71,17 @@ export class ContainerRegistry extends pulumi.ComponentResource {
     }
 }
 
-function adminUserOff(ref: ExistingResource, registryName: string): AzureStateError {
+function adminUserOff(ref: ExistingResource, registryName: string, component: pulumi.Resource): AzureStateError {
     return new AzureStateError(
-        `the container registry ${registryName} (edgeml:${ref.configKey}) has its admin user disabled. IoT Edge devices pull ` +
+        `the container registry ${registryName} (${configKey(ref.configKey)}) has its admin user disabled. IoT Edge devices pull ` +
             `module images with the registry's admin username and password, so enable it: ` +
             `az acr update --name ${registryName} --resource-group ${ref.resourceGroupName} --admin-enabled true`,
+        component,
     );
 }
 
-function required(value: string | undefined, what: string): string {
+function required(value: string | undefined, what: string, component: pulumi.Resource): string {
     // Azure returns no credentials when the admin user is off; say so instead of wiring an empty password.
-    if (!value) throw new AzureStateError(`the registry returned no admin ${what}: is its admin user enabled?`);
+    if (!value) throw new AzureStateError(`the registry returned no admin ${what}: is its admin user enabled?`, component);
     return value;
 }

@@ -1,7 +1,72 @@
-// Resources a stack uses but does not own: named in config, read with `Resource.get` (a "read" step in
-// `pulumi preview`, never deleted by `pulumi destroy`), and checked for what this project relies on.
+// Azure's side of the names: the azure-native types the program declares (token, ARM type, name input, the inputs
+// that form its resource path), the ARM ids built from them, and the resources a stack reads instead of creating
+// (named in config, read with `Resource.get`: a "read" step in `pulumi preview`, never deleted by `pulumi destroy`).
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
+import { AzureStateError } from "./errors";
+import { configKey } from "./project";
+
+export interface AzureType {
+    /** The azure-native type token, as in URNs and plans. */
+    token: string;
+    /** ARM provider namespace and type after /providers/ ("Microsoft.ContainerRegistry/registries"); child types
+     * name their parents with `{input}` placeholders filled from the resource's inputs. */
+    armType: string;
+    /** The input that carries the Azure resource name. */
+    nameInput: string;
+    /**
+     * Inputs that are part of the ARM resource path (resource group, parents' names, its own name): a change to one
+     * is a different resource, so azure-native replaces it.
+     */
+    pathInputs: string[];
+}
+
+function azureType(token: string, armType: string, nameInput: string, parentInputs: string[] = []): AzureType {
+    return { token, armType, nameInput, pathInputs: ["resourceGroupName", ...parentInputs, nameInput] };
+}
+
+/** Every azure-native resource type the program declares or reads; test/plan-diff.test.ts fails on one missing here. */
+export const AZURE_TYPES = {
+    resourceGroup: { token: "azure-native:resources:ResourceGroup", armType: "", nameInput: "resourceGroupName", pathInputs: ["resourceGroupName"] },
+    registry: azureType("azure-native:containerregistry:Registry", "Microsoft.ContainerRegistry/registries", "registryName"),
+    iotHub: azureType("azure-native:iothub:IotHubResource", "Microsoft.Devices/IotHubs", "resourceName"),
+    storageAccount: azureType("azure-native:storage:StorageAccount", "Microsoft.Storage/storageAccounts", "accountName"),
+    keyVault: azureType("azure-native:keyvault:Vault", "Microsoft.KeyVault/vaults", "vaultName"),
+    logAnalytics: azureType("azure-native:operationalinsights:Workspace", "Microsoft.OperationalInsights/workspaces", "workspaceName"),
+    insights: azureType("azure-native:applicationinsights:Component", "Microsoft.Insights/components", "resourceName"),
+    mlWorkspace: azureType("azure-native:machinelearningservices:Workspace", "Microsoft.MachineLearningServices/workspaces", "workspaceName"),
+    modelContainer: azureType("azure-native:machinelearningservices:ModelContainer", "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models", "name", [
+        "workspaceName",
+    ]),
+    modelVersion: azureType(
+        "azure-native:machinelearningservices:ModelVersion",
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}/versions",
+        "version",
+        ["workspaceName", "name"],
+    ),
+    blob: azureType(
+        "azure-native:storage:Blob",
+        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}/blobs",
+        "blobName",
+        ["accountName", "containerName"],
+    ),
+} satisfies Record<string, AzureType>;
+
+/** The table entry of a type token, if the program uses that type. */
+export function azureTypeOf(token: string): AzureType | undefined {
+    return Object.values(AZURE_TYPES).find((type) => type.token === token);
+}
+
+/** `/subscriptions/<sub>/resourceGroups/<rg>`. */
+export function resourceGroupId(subscriptionId: string, resourceGroupName: string): string {
+    return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}`;
+}
+
+/** `/subscriptions/<sub>/resourceGroups/<rg>/providers/<armType>/<name>`; `{input}` placeholders filled from `inputs`. */
+export function armId(subscriptionId: string, resourceGroupName: string, armType: string, name: string, inputs: Record<string, unknown> = {}): string {
+    const type = armType.replace(/\{(\w+)\}/g, (_, input: string) => String(inputs[input]));
+    return `${resourceGroupId(subscriptionId, resourceGroupName)}/providers/${type}/${name}`;
+}
 
 /** An Azure resource the stack reads instead of creating. */
 export interface ExistingResource {
@@ -14,32 +79,25 @@ export interface ExistingResource {
     configKey: string;
 }
 
-/** Azure state that makes a configured resource unusable (an admin user off, a basic-tier hub): no stack trace. */
-export class AzureStateError extends pulumi.RunError {
-    constructor(message: string) {
-        super(message);
-        this.name = "AzureStateError";
-    }
-}
-
-/** `/subscriptions/<sub>/resourceGroups/<rg>/providers/<providerType>/<name>`. */
-export function armId(subscriptionId: string, resourceGroupName: string, providerType: string, name: string): string {
-    return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroupName}/providers/${providerType}/${name}`;
-}
-
 /**
  * The ARM id of an existing resource. The subscription is the deploying identity's unless config named one, and a
  * named one must be that same subscription: invokes such as listRegistryCredentials run against the provider's.
  */
-export function existingId(ref: ExistingResource, providerType: string, providerSubscription: pulumi.Input<string>): pulumi.Output<string> {
+export function existingId(
+    ref: ExistingResource,
+    armType: string,
+    providerSubscription: pulumi.Input<string>,
+    component: pulumi.Resource,
+): pulumi.Output<string> {
     return pulumi.output(providerSubscription).apply((current) => {
         if (ref.subscriptionId && ref.subscriptionId.toLowerCase() !== current.toLowerCase()) {
             throw new AzureStateError(
-                `edgeml:${ref.configKey} names a resource in subscription ${ref.subscriptionId}, but Pulumi deploys to ` +
+                `${configKey(ref.configKey)} names a resource in subscription ${ref.subscriptionId}, but Pulumi deploys to ` +
                     `subscription ${current}: set azure-native:subscriptionId (or ARM_SUBSCRIPTION_ID) to ${ref.subscriptionId}.`,
+                component,
             );
         }
-        return armId(current, ref.resourceGroupName, providerType, ref.name);
+        return armId(current, ref.resourceGroupName, armType, ref.name);
     });
 }
 

@@ -4,7 +4,7 @@
 // one input always gives byte-identical JSON.
 import { sortKeysDeep } from "./canonical";
 import { CreateOptionsError, splitCreateOptions } from "./createOptions";
-import { ManifestError, ManifestProblem } from "./problems";
+import { manifestError, ManifestProblem } from "./problems";
 import type {
     CreateOptions,
     DeploymentManifest,
@@ -51,7 +51,7 @@ export function buildManifest(input: ManifestInput): DeploymentManifest {
     }
     const routes = buildRoutes(input, problems);
     const edgeHubSettings = settings("edgeHub", `mcr.microsoft.com/azureiotedge-hub:${input.edgeRuntimeVersion}`, EDGE_HUB_CREATE_OPTIONS, problems);
-    if (problems.length > 0) throw new ManifestError(problems);
+    if (problems.length > 0) throw manifestError(problems);
 
     const manifest: DeploymentManifest = {
         modulesContent: {

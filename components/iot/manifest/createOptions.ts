@@ -10,6 +10,7 @@
 // sequence on the device, so more than 100 chunks is an error here. edgeAgent's own writer counts 512 UTF-16
 // characters; IoT Hub counts bytes, so chunks here are cut at 512 UTF-8 bytes, on character boundaries.
 // (Azure/iotedgedev caps templates at 8 chunks, "4K"; edgeAgent itself reads 100.)
+import { CreateOptionsError } from "../../shared/errors";
 import { codePointUtf8Length, sortKeysDeep } from "./canonical";
 import type { CreateOptions } from "./types";
 
@@ -18,13 +19,7 @@ export const CREATE_OPTIONS_MAX_CHUNKS = 100;
 
 const CHUNK_KEY = /^createoptions\d*$/i;
 
-/** A create options value that edgeAgent could not read back as written. */
-export class CreateOptionsError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "CreateOptionsError";
-    }
-}
+export { CreateOptionsError };
 
 /** Whether a module settings key holds a create options chunk (the schema's `^(createoptions|createOptions)[0-9]*$`). */
 export function isCreateOptionsKey(key: string): boolean {

@@ -4,15 +4,14 @@ export { buildManifest, EDGE_AGENT_SCHEMA_VERSION, EDGE_HUB_SCHEMA_VERSION, SENS
 export {
     CREATE_OPTIONS_MAX_CHUNKS,
     createOptionsKey,
-    CreateOptionsError,
     joinCreateOptions,
     splitCreateOptions,
     TWIN_VALUE_MAX_BYTES,
 } from "./createOptions";
 export { imageReferenceProblem, isPinnedByDigest } from "./imageReference";
-export { formatProblem, ManifestError } from "./problems";
+export { formatProblem } from "./problems";
 export type { ManifestProblem, ProblemKind } from "./problems";
-export { redactManifest, SECRET_MARKER } from "./redact";
+export { redactManifest } from "./redact";
 export { TWIN_DESIRED_MAX_BYTES, twinSize } from "./twinRules";
 export { assertValidManifest, validateManifest } from "./validate";
 export * from "./types";

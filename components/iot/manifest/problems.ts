@@ -1,5 +1,6 @@
 // Every rule reports what it found as a ManifestProblem naming the thing at fault, so the caller (the config
 // loader, the EdgeDeployment component) can say which config key to fix instead of echoing a bare message.
+import { ManifestError } from "../../shared/errors";
 
 /** What a problem is about: a module, a route, a registry credential set, or a whole module twin. */
 export type ProblemKind = "module" | "route" | "registry" | "twin";
@@ -23,9 +24,8 @@ export function formatProblem(problem: ManifestProblem): string {
 }
 
 /** Thrown when a manifest cannot be built or must not be sent; lists every problem, not just the first. */
-export class ManifestError extends Error {
-    constructor(readonly problems: ManifestProblem[]) {
-        super(`Invalid IoT Edge deployment manifest:\n` + problems.map((p) => `  - ${formatProblem(p)}`).join("\n"));
-        this.name = "ManifestError";
-    }
+export function manifestError(problems: ManifestProblem[]): ManifestError {
+    return new ManifestError(problems, formatProblem);
 }
+
+export { ManifestError };

@@ -4,8 +4,9 @@
 // hiding: a review copy never goes to IoT Hub, so a hidden non-secret costs nothing.
 import { CreateOptionsError, isCreateOptionsKey, joinCreateOptions, splitCreateOptions } from "./createOptions";
 import type { DeploymentManifest } from "./types";
+import { SECRET_MARKER } from "../../shared/redact";
 
-export const SECRET_MARKER = "[secret]";
+export { SECRET_MARKER };
 
 const CREDENTIAL_NAME = /password|passwd|secret|token|connectionstring|accesskey|accountkey|apikey|sharedkey|signature/i;
 

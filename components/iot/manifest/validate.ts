@@ -8,7 +8,8 @@ import { checkEdgeHub } from "./edgeHubRules";
 import { imageReferenceProblem, isPinnedByDigest } from "./imageReference";
 import { Json, record } from "./json";
 import { checkModuleName } from "./moduleRules";
-import { ManifestError, ManifestProblem, Report } from "./problems";
+import { ManifestError } from "../../shared/errors";
+import { manifestError, ManifestProblem, Report } from "./problems";
 import { forbiddenTwinKeys, TWIN_DESIRED_MAX_BYTES, twinSize } from "./twinRules";
 import type { DeploymentManifest, ManifestInput } from "./types";
 
@@ -19,7 +20,7 @@ export function validateManifest(subject: ManifestInput | DeploymentManifest): M
 
 export function assertValidManifest(subject: ManifestInput | DeploymentManifest): void {
     const problems = validateManifest(subject);
-    if (problems.length > 0) throw new ManifestError(problems);
+    if (problems.length > 0) throw manifestError(problems);
 }
 
 function checkInput(input: ManifestInput): ManifestProblem[] {

@@ -1,0 +1,17 @@
+// edgeml:iot: the IoT Hub, its IoT Edge device identities and the deployment of the scoring module to them; the
+// dynamic providers over azure-iothub behind the last two, and the deployment manifest (./manifest).
+export { IotHub } from "./iotHub";
+export type { IotHubArgs } from "./iotHub";
+export { EdgeDevice } from "./edgeDevice";
+export type { EdgeDeviceArgs } from "./edgeDevice";
+export { configToml, EDGE_DEVICE_TYPE, EdgeDeviceProvider } from "./edgeDeviceProvider";
+export type { EdgeDeviceInputs, EdgeDeviceOutputs } from "./edgeDeviceProvider";
+export { EdgeDeployment } from "./edgeDeployment";
+export type { EdgeDeploymentArgs } from "./edgeDeployment";
+export { DEPLOYMENT_MODES, describeDeploymentChanges, EDGE_DEPLOYMENT_TYPE, EdgeDeploymentProvider, fleetConfigurationId } from "./edgeDeploymentProvider";
+export type { DeploymentMode, EdgeDeploymentInputs, EdgeDeploymentOutputs } from "./edgeDeploymentProvider";
+export { contentHash, describeContentChanges, modulesOf } from "./deploymentContent";
+export { connectWithSdk, hostNameOf } from "./hubClient";
+export type { RegistryFactory } from "./hubClient";
+export { describeHubError, HUB_RETRY_RULES, statusOf, withHubRetry } from "./hubRetry";
+export type { VerifySettings } from "./rollout";
