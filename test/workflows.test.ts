@@ -3,6 +3,7 @@
 // project's own rules: every stack previewed and deployed, prod only behind the approved environment, the npm
 // scripts the workflows call exist, permissions declared, secrets never spliced into a shell script.
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -92,6 +93,8 @@ interface PulumiRun {
 }
 
 const STACK_PREFIX = "${{ vars.PULUMI_STACK_PREFIX }}";
+/** The pull-request workflow's matrix of every stack file, as the stacks job lists them. */
+const STACKS_FROM_FILES = "${{ fromJSON(needs.stacks.outputs.list) }}";
 
 /** Every pulumi/actions step of a workflow with the command and the stacks it runs on. */
 function pulumiRuns(workflow: Workflow): PulumiRun[] {
@@ -103,7 +106,9 @@ function pulumiRuns(workflow: Workflow): PulumiRun[] {
             assert.ok(stackName.startsWith(STACK_PREFIX), `${jobId}: stack-name "${stackName}" should start with ${STACK_PREFIX}`);
             const stack = stackName.slice(STACK_PREFIX.length);
             const matrix = /^\$\{\{\s*matrix\.([\w-]+)\s*\}\}$/.exec(stack);
-            const stacks = matrix ? (job.strategy?.matrix?.[matrix[1]] as string[] | undefined) ?? [] : [stack];
+            const values = job.strategy?.matrix?.[matrix?.[1] ?? ""];
+            // A matrix from the stacks job's list runs on every stack file.
+            const stacks = !matrix ? [stack] : Array.isArray(values) ? (values as string[]) : values === STACKS_FROM_FILES ? listStacks() : [];
             runs.push({ jobId, job, step, command: String(step.with?.command ?? ""), stacks });
         }
     }
@@ -167,11 +172,35 @@ describe("delivery workflows (.github/workflows)", () => {
         }
     });
 
-    it("the offline diff and the preview cover exactly the repository's stacks", () => {
+    it("the stacks job lists exactly the repository's stack files, whatever they are", () => {
+        const script = load("pull-request.yml").jobs.stacks?.steps?.find((step) => step.run?.includes("GITHUB_OUTPUT"))?.run;
+        assert.ok(script, "pull-request.yml has no stacks job writing its list");
+        // Run as GitHub would: bash in the checkout, GITHUB_OUTPUT a file; with the repository's stack files and then
+        // with one more, as a user adding a stack would.
+        const run = (dir: string) => {
+            const output = path.join(dir, ".github-output");
+            execFileSync("bash", ["-e", "-c", script], { cwd: dir, env: { ...process.env, GITHUB_OUTPUT: output } });
+            const line = fs.readFileSync(output, "utf8").trim();
+            fs.rmSync(output);
+            return JSON.parse(line.replace(/^list=/, "")) as string[];
+        };
+        assert.deepStrictEqual(run(REPO_ROOT).sort(), stacks);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeml-stacks-"));
+        try {
+            for (const stack of [...stacks, "staging-eu"]) fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "config: {}\n");
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: edgeml\n");
+            assert.deepStrictEqual(run(dir).sort(), [...stacks, "staging-eu"].sort());
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the offline diff and the preview run on the stacks job's list", () => {
         const pr = load("pull-request.yml");
         const offline = pr.jobs["offline-diff"];
         assert.ok(offline, "pull-request.yml has no offline-diff job");
-        assert.deepStrictEqual(String(offline.env?.STACKS ?? "").split(/\s+/).filter(Boolean).sort(), stacks, "offline-diff env.STACKS");
+        assert.ok(needsOf(offline).includes("stacks"), "offline-diff needs the stacks job");
+        assert.strictEqual(offline.env?.STACKS, "${{ join(fromJSON(needs.stacks.outputs.list), ' ') }}", "offline-diff env.STACKS");
         const checkout = offline.steps?.find((step) => step.uses?.startsWith("actions/checkout@"));
         assert.strictEqual(checkout?.with?.["fetch-depth"], 0, "the diff against the base branch needs the full history");
         const diff = offline.steps?.find((step) => step.run?.includes("--diff"))?.run ?? "";
@@ -181,7 +210,8 @@ describe("delivery workflows (.github/workflows)", () => {
 
         const previews = pulumiRuns(pr).filter((run) => run.command === "preview");
         assert.strictEqual(previews.length, 1, "one preview step, over a matrix of stacks");
-        assert.deepStrictEqual([...previews[0].stacks].sort(), stacks, "preview matrix");
+        assert.ok(needsOf(previews[0].job).includes("stacks"), "preview needs the stacks job");
+        assert.strictEqual(previews[0].job.strategy?.matrix?.stack, STACKS_FROM_FILES, "preview matrix");
     });
 
     it("the preview comments its diff on the PR and is skipped, not failed, without the secrets", () => {
@@ -198,10 +228,15 @@ describe("delivery workflows (.github/workflows)", () => {
         assert.match((pr.concurrency as Concurrency).group, /github\.event\.pull_request\.number/);
     });
 
-    it("deploy runs `up` on every stack once, prod only in the production environment after dev, never cancelled", () => {
+    it("deploy runs `up` once each on dev and then prod (only in the production environment), never cancelled", () => {
+        // Deploying is opt-in per stack (which environment, after which stack): a stack file a user adds is diffed
+        // and previewed at once, and deployed on merge only once deploy.yml gets a job for it.
         const deploy = load("deploy.yml");
         const ups = pulumiRuns(deploy).filter((run) => run.command === "up");
-        assert.deepStrictEqual(ups.flatMap((run) => run.stacks).sort(), stacks, "stacks deployed by deploy.yml");
+        const deployed = ups.flatMap((run) => run.stacks).sort();
+        assert.strictEqual(new Set(deployed).size, deployed.length, "each stack deployed once");
+        assert.ok(deployed.includes("dev") && deployed.includes("prod"), `stacks deployed by deploy.yml: ${deployed.join(", ")}`);
+        for (const stack of deployed) assert.ok(stacks.includes(stack), `deploy.yml deploys ${stack}, which has no stack file`);
         const devJob = ups.find((run) => run.stacks.includes("dev"))?.jobId;
         const prod = ups.find((run) => run.stacks.includes("prod"));
         assert.ok(devJob && prod);
