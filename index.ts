@@ -1,13 +1,10 @@
 // Reads the stack configuration, composes the components and exports the stack outputs; nothing else.
-import { loadConfig } from "./components/config/loader";
-import { ContainerRegistry } from "./components/registry/containerRegistry";
-import { deployingClient } from "./components/shared/azure";
-import { EdgeDeployment } from "./components/iot/edgeDeployment";
-import { IotHub } from "./components/iot/iotHub";
-import { MlWorkspace } from "./components/ml/mlWorkspace";
-import { ModelRegistration } from "./components/ml/modelRegistration";
-import { stackResourceGroup } from "./components/shared/resourceGroup";
-import { ScoringImage } from "./components/image/scoringImage";
+import { loadConfig } from "./components/config";
+import { ScoringImage } from "./components/image";
+import { EdgeDeployment, IotHub } from "./components/iot";
+import { MlWorkspace, ModelRegistration } from "./components/ml";
+import { ContainerRegistry } from "./components/registry";
+import { deployingClient, stackResourceGroup } from "./components/shared";
 
 const config = loadConfig();
 const stateful = { protect: config.protect };

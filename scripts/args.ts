@@ -1,4 +1,5 @@
 // Minimal flag parsing for the npm scripts: `--name value` or `--name=value`, unknown flags rejected.
+// The errors module alone: the device bootstrap parses its flags before (and often without) loading the SDK.
 import { UsageError } from "../components/shared/errors";
 
 export function parseArgs<T extends Record<string, string>>(argv: string[], defaults: T): T {

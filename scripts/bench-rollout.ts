@@ -1,8 +1,8 @@
 // `npm run bench:rollout`: the EdgeDeployment provider against the local IoT Hub emulator. Device mode rolls out
 // to many devices with injected throttling (429 + Retry-After); fleet mode counts requests per rollout as the
 // fleet grows (target: constant). Prints figures; asserts nothing.
-import { EdgeDeploymentProvider } from "../components/iot/edgeDeploymentProvider";
-import { DEFAULT_RETRY_POLICY } from "../components/shared/retry";
+import { EdgeDeploymentProvider } from "../components/iot";
+import { DEFAULT_RETRY_POLICY } from "../components/shared";
 import { deploymentInputs } from "../offline/sample-deployment";
 import { IotHubEmulator, startIotHubEmulator } from "../offline/iothub-emulator";
 import { parseArgs } from "./args";

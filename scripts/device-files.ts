@@ -3,8 +3,9 @@
 // The values handled here are device keys, so every message names an output or a device, never a value.
 import * as fs from "fs";
 import * as path from "path";
-import { writeFileAtomically } from "../components/shared/atomicFile";
+// Single modules rather than the folder faces: the device bootstrap must start without loading the Pulumi SDK.
 import * as names from "../components/config/names";
+import { writeFileAtomically } from "../components/shared/atomicFile";
 import { StackOutputsError } from "../components/shared/errors";
 
 export const CONFIG_TOMLS_OUTPUT = "edgeDeviceConfigTomls";

@@ -1,8 +1,8 @@
 // Renders an offline plan for people: resources grouped by the component that owns them, key inputs, what
 // each waits on, reads of existing Azure state, and the stack outputs. Secrets are already redacted upstream.
-import { modulesOf } from "../components/iot/deploymentContent";
+import { modulesOf } from "../components/iot";
 import type { DeploymentManifest } from "../components/iot/manifest";
-import type { OfflinePlan, PlannedResource } from "../offline/engine";
+import type { OfflinePlan, PlannedResource } from "../offline";
 
 const MAX_VALUE = 70;
 const LINE_WIDTH = 110;

@@ -5,8 +5,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PlanSourceError } from "../components/shared/errors";
-import type { OfflinePlan } from "../offline/engine";
+import { PlanSourceError } from "../components/shared";
+import type { OfflinePlan } from "../offline";
 
 /** A --diff argument that cannot be used: reported as its message alone, exit code 1. */
 

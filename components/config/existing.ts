@@ -5,8 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as names from "./names";
 import type { ConfigReader } from "./reader";
-import { AZURE_TYPES, type ExistingResource } from "../shared/azure";
-import { configKey } from "../shared/project";
+import { AZURE_TYPES, configKey, type ExistingResource } from "../shared";
 
 export interface ExistingKind {
     /** What the key names, in messages: "container registry". */

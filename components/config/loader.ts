@@ -7,9 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as names from "./names";
 import { DeploymentConfig, readDeploymentConfig } from "./deployment";
 import { describeModelFile, ModelFileInfo } from "./modelFile";
-import { PROJECT } from "../shared/project";
+import { PROJECT, type ExistingResource } from "../shared";
 import { ConfigReader, ConfigSource, optional } from "./reader";
-import type { ExistingResource } from "../shared/azure";
 import { EXISTING_KINDS, ExistingModel, readExistingModel, readExistingResource, readWorkspaceConfigFile } from "./existing";
 import { readProjectFile } from "./projectFile";
 

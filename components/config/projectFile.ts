@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { StackFileError } from "../shared/errors";
+import { StackFileError } from "../shared";
 
 export interface ProjectFile {
     name: string;

@@ -2,8 +2,7 @@
 // (so one run reports them all), and keys nobody read are reported as unknown, with a did-you-mean hint.
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError } from "../shared/errors";
-import { configKey, PROJECT } from "../shared/project";
+import { ConfigError, configKey, PROJECT } from "../shared";
 import * as names from "./names";
 
 

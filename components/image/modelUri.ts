@@ -1,6 +1,6 @@
 // Where a registered Azure ML model version keeps its file, read from its modelUri, so a stack can ship a model
 // that was registered elsewhere. Only references that resolve to a blob without the job service are accepted.
-import { ModelUriError } from "../shared/errors";
+import { ModelUriError } from "../shared";
 
 export interface WorkspaceRef {
     subscriptionId: string;

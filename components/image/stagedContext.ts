@@ -3,12 +3,18 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ModelDownloadError } from "../shared/errors";
-import { writeFileAtomically } from "../shared/atomicFile";
+import {
+    ModelDownloadError,
+    parseRetryAfter,
+    redactCredentials,
+    RetriesExhaustedError,
+    RetryPolicy,
+    RetryRules,
+    TRANSIENT_NETWORK_CODES,
+    withRetry,
+    writeFileAtomically,
+} from "../shared";
 import { hashBuildContext, listFiles, readDockerignore } from "./buildContext";
-import { RetriesExhaustedError } from "../shared/errors";
-import { redactCredentials } from "../shared/redact";
-import { parseRetryAfter, RetryPolicy, RetryRules, TRANSIENT_NETWORK_CODES, withRetry } from "../shared/retry";
 
 export interface StagedModel {
     name: string;

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as resources from "@pulumi/azure-native/resources";
-import type { StackConfig } from "../config/loader";
+import type { StackConfig } from "../config";
 
 export interface StackResourceGroup {
     name: pulumi.Output<string>;
