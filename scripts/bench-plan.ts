@@ -1,6 +1,7 @@
 // `npm run bench`: wall time and peak memory of the offline plan, as a user runs it (a fresh node process per
 // run: startup, TypeScript loading, the Pulumi SDK and the program). Prints figures; asserts nothing.
 import { spawnSync } from "child_process";
+import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "./args";
 
@@ -32,6 +33,6 @@ for (let i = 0; i < runs + 1; i++) {
 
 const sorted = [...walls].sort((a, b) => a - b);
 const median = sorted[Math.floor(sorted.length / 2)];
-console.log(`offline plan, stack ${args.stack}, ${runs} runs on ${require("os").cpus().length} cores`);
+console.log(`offline plan, stack ${args.stack}, ${runs} runs on ${os.cpus().length} cores`);
 console.log(`  wall time: median ${median.toFixed(0)} ms, min ${sorted[0].toFixed(0)} ms, max ${sorted[sorted.length - 1].toFixed(0)} ms (target < ${TARGET_WALL_MS} ms)`);
 console.log(`  peak memory (max RSS): ${(Math.max(...peaks) / 1024).toFixed(0)} MiB`);

@@ -109,5 +109,5 @@ export function installCommand(file: string, deviceId: string): string {
 
 /** Device ids may hold $ ' * ( ) and the like: quoted for a POSIX shell unless plainly safe. */
 function shellQuote(text: string): string {
-    return /^[A-Za-z0-9_.\/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+    return /^[A-Za-z0-9_./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }

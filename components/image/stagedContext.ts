@@ -86,6 +86,8 @@ export async function stageBuildContext(options: StageOptions): Promise<{ sha256
 
 /** Why `bytes` is not a tree scoring/score.py can load (the checks of DecisionTreeModel.__init__), or undefined. */
 export function modelShapeProblem(bytes: Buffer): string | undefined {
+    // Parsed JSON of unknown shape, checked field by field below exactly as score.py checks it.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     let doc: any;
     try {
         // Python's json.load rejects a BOM and invalid UTF-8 too.
