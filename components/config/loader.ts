@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as names from "./names";
 import { DeploymentConfig, readDeploymentConfig } from "./deployment";
 import { describeModelFile, ModelFileInfo } from "./modelFile";
-import { PROJECT, type ExistingResource } from "../shared";
+import { configKey, PROJECT, type ExistingResource } from "../shared";
 import { ConfigReader, ConfigSource, optional } from "./reader";
 import { EXISTING_KINDS, ExistingModel, readExistingModel, readExistingResource, readWorkspaceConfigFile } from "./existing";
 import { readProjectFile } from "./projectFile";
@@ -190,7 +190,7 @@ function readModelSource(read: ConfigReader, projectDir: string, workspaceExists
         read.problem(
             "existingModel",
             read.string("existingModel"),
-            "names a model registered in an existing workspace, but this stack creates its workspace: set edgeml:existingWorkspace or edgeml:workspaceConfigFile too",
+            `names a model registered in an existing workspace, but this stack creates its workspace: set ${configKey("existingWorkspace")} or ${configKey("workspaceConfigFile")} too`,
         );
     }
     return existing;
