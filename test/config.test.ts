@@ -40,8 +40,9 @@ describe("config loader", () => {
         ]) {
             assert.notStrictEqual(pick(dev), pick(staging));
         }
-        assert.strictEqual(staging.registry.name, "edgemlstagingeuacr");
-        assert.strictEqual(staging.iotHub.name, "edgeml-staging-eu-hub");
+        // "Staging-EU" cannot stay as it is (capitals), so a hash of it tells it from a stack named "staging-eu".
+        assert.match(staging.registry.name, /^edgemlstagingeu[0-9a-f]{4}acr$/);
+        assert.match(staging.iotHub.name, /^edgeml-staging-eu[0-9a-f]{4}-hub$/);
     });
 
     it("derives the model version from the file's content unless one is given", () => {
@@ -64,9 +65,33 @@ describe("config loader", () => {
         assert.deepStrictEqual(config.resourceGroup, { name: "team-shared-rg", existing: true });
     });
 
-    it("derives alphanumeric-only names without separators", () => {
-        assert.strictEqual(derivedName("edgeml", "my_stack.v2", "st", true), "edgemlmystackv2st");
-        assert.strictEqual(derivedName("edgeml", "my_stack.v2", "hub", false), "edgeml-my-stack-v2-hub");
+    it("derives alphanumeric-only names without separators, and keeps the names of stacks that need no change", () => {
+        assert.strictEqual(derivedName("edgeml", "dev", "st", true), "edgemldevst");
+        assert.strictEqual(derivedName("edgeml", "prod", "hub", false), "edgeml-prod-hub");
+        assert.strictEqual(derivedName("edgeml", "plant-2", "hub", false), "edgeml-plant-2-hub");
+        // A stack name that cannot stay as it is carries a hash of itself, so no other stack name derives the same.
+        assert.match(derivedName("edgeml", "my_stack.v2", "st", true), /^edgemlmystackv2[0-9a-f]{4}st$/);
+        assert.match(derivedName("edgeml", "my_stack.v2", "hub", false), /^edgeml-my-stack-v2[0-9a-f]{4}-hub$/);
+    });
+
+    it("never derives the same global name for two stacks whose names differ", () => {
+        const pairs = [
+            ["ab-cd", "ab_cd"],
+            ["My.Stack", "my-stack"],
+            ["abcd", "ab-cd"],
+            ["Dev", "dev"],
+            ["a--b", "a-b"],
+        ];
+        const globalNames = (stack: string) => {
+            const config = loadConfig(devConfigWith({}, stack));
+            const workspace = created(config.workspace);
+            return [config.resourceGroup.name, created(config.registry).name, created(config.iotHub).name, workspace.storageAccountName, workspace.keyVaultName];
+        };
+        for (const [a, b] of pairs) {
+            const [first, second] = [globalNames(a), globalNames(b)];
+            first.forEach((name, i) => assert.notStrictEqual(name, second[i], `stacks ${a} and ${b} both derive ${name}`));
+        }
+        assert.deepStrictEqual(globalNames("dev"), ["edgeml-dev-rg", "edgemldevacr", "edgeml-dev-hub", "edgemldevst", "edgeml-dev-kv"]);
     });
 
     // Each row: the override, and the key its message must name.
@@ -97,6 +122,18 @@ describe("config loader", () => {
         ["retention fractional", { logRetentionDays: 30.5 }, "edgeml:logRetentionDays"],
         ["protect not a boolean", { protect: "yes" }, "edgeml:protect"],
         ["location display name", { location: "West Europe" }, "edgeml:location"],
+        ["location misspelt", { location: "westeurop" }, "edgeml:location"],
+        ["prefix containing a reserved word", { namePrefix: "mywindows" }, "edgeml:namePrefix"],
+        ["prefix starting with LOGIN", { namePrefix: "loginedge" }, "edgeml:namePrefix"],
+        ["registry name a reserved word", { registryName: "Azure" }, "edgeml:registryName"],
+        ["storage name containing MICROSOFT", { storageAccountName: "microsoftdata" }, "edgeml:storageAccountName"],
+        ["key vault name a reserved word", { keyVaultName: "xbox" }, "edgeml:keyVaultName"],
+        ["hub name starting with LOGIN", { iotHubName: "login-hub" }, "edgeml:iotHubName"],
+        ["insights name ending in a period", { insightsName: "edge-appi." }, "edgeml:insightsName"],
+        ["insights name ending in a space", { insightsName: "edge-appi " }, "edgeml:insightsName"],
+        ["insights name with a control character", { insightsName: "edge\u0007appi" }, "edgeml:insightsName"],
+        ["device id with +", { edgeDevices: ["plant+1"] }, "edgeml:edgeDevices[0]"],
+        ["device id with #", { edgeDevices: ["plant#1"] }, "edgeml:edgeDevices[0]"],
         ["prefix with a hyphen", { namePrefix: "edge-ml" }, "edgeml:namePrefix"],
         ["prefix too long", { namePrefix: "averyverylongprefix" }, "edgeml:namePrefix"],
         ["device id with a slash", { edgeDevices: ["plant/1"] }, "edgeml:edgeDevices[0]"],
@@ -108,6 +145,9 @@ describe("config loader", () => {
         ["model file the image does not carry", { modelPath: "package.json" }, "edgeml:modelPath"],
         ["model name with a space", { modelName: "my model" }, "edgeml:modelName"],
         ["model version with a slash", { modelVersion: "1/2" }, "edgeml:modelVersion"],
+        ["model version not a whole number", { modelVersion: "v1.2" }, "edgeml:modelVersion"],
+        ["model version zero", { modelVersion: "0" }, "edgeml:modelVersion"],
+        ["model version with a leading zero", { modelVersion: "07" }, "edgeml:modelVersion"],
         ["model tag without =", { modelTags: ["team"] }, "edgeml:modelTags[0]"],
         ["model tag key repeated", { modelTags: ["a=1", "a=2"] }, "edgeml:modelTags[1]"],
         ["image repository with capitals", { imageRepository: "EdgeML/Scoring" }, "edgeml:imageRepository"],
@@ -149,11 +189,22 @@ describe("config loader", () => {
         assert.match(rejection({ registrySkuu: "Basic" }).message, /did you mean edgeml:registrySku\?/);
     });
 
+    it("suggests the region a misspelt or display-named location was meant to be", () => {
+        assert.match(rejection({ location: "westeurop" }).message, /edgeml:location = "westeurop" is invalid: not an Azure region \(did you mean westeurope\?\)/);
+        assert.match(rejection({ location: "Sweden Central" }).message, /did you mean swedencentral\?/);
+        assert.doesNotThrow(() => loadConfig(devConfigWith({ location: "swedencentral" })));
+    });
+
+    it("names the reserved word a name uses", () => {
+        assert.match(rejection({ registryName: "Azure" }).message, /AZURE is a reserved word/);
+        assert.match(rejection({ namePrefix: "mywindows" }).message, /contains WINDOWS/);
+    });
+
     it("names both the prefix and the derived key when a derived name breaks a rule", () => {
         // 12-character prefix + a long stack name overflows the 24-character storage account limit.
         const error = rejection({ namePrefix: "contosoedge1" }, "production-westeurope");
         const line = error.problems.find((p) => p.startsWith("edgeml:storageAccountName"));
-        assert.ok(line && line.includes("edgeml:namePrefix") && line.includes("contosoedge1productionwesteuropest"), error.message);
+        assert.ok(line && line.includes("edgeml:namePrefix") && /contosoedge1productionwesteurope[0-9a-f]{4}st/.test(line), error.message);
     });
 
     it("reports every problem at once rather than one per run", () => {

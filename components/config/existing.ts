@@ -122,7 +122,7 @@ export function readExistingModel(read: ConfigReader, key: string): ExistingMode
     const [, name, version, latest] = match;
     const brokenName = names.modelName(name);
     if (brokenName) read.problem(key, value, `model name "${name}": ${brokenName}`);
-    const brokenVersion = version ? names.modelVersion(version) : undefined;
+    const brokenVersion = version ? names.registeredModelVersion(version) : undefined;
     if (brokenVersion) read.problem(key, value, `version "${version}": ${brokenVersion}`);
     return { existing: true, configKey: key, name, version: latest ?? version };
 }

@@ -2,6 +2,7 @@
 // into one typed object; any problem stops the program before a resource is registered, so a bad value fails
 // at preview with nothing created. Defaults live in Pulumi.yaml's config schema (the CLI applies them, and the
 // offline engine does the same), so this file never invents a default of its own.
+import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as names from "./names";
@@ -231,9 +232,16 @@ function readIotHubSku(read: ConfigReader): IotHubSku {
     return read.oneOf("iotHubSku", IOT_HUB_SKUS);
 }
 
-/** `<prefix>-<stack>-<suffix>`, or without separators for resources that allow only alphanumerics. */
+/**
+ * `<prefix>-<stack>-<suffix>`, or without separators for resources that allow only alphanumerics. A stack name that
+ * does not survive as it is (capitals, `_`, `.`, or any hyphen in an alphanumeric-only name) is followed by 4 hex
+ * digits of its sha256, so stacks `ab-cd` and `ab_cd` (or `My.Stack` and `my-stack`) never derive the same global
+ * names and take over each other's resources; names of stacks such as `dev` and `prod` stay as they were.
+ */
 export function derivedName(prefix: string, stack: string, suffix: string, alphanumericOnly: boolean): string {
-    const stackPart = stack.toLowerCase().replace(/[^a-z0-9]+/g, alphanumericOnly ? "" : "-");
+    let stackPart = stack.toLowerCase().replace(/[^a-z0-9]+/g, alphanumericOnly ? "" : "-");
+    // Four hex digits: enough to tell a project's stacks apart, short enough for a key vault's 24 characters.
+    if (stackPart !== stack) stackPart += createHash("sha256").update(stack).digest("hex").slice(0, 4);
     return alphanumericOnly ? `${prefix}${stackPart}${suffix}` : `${prefix}-${stackPart}-${suffix}`;
 }
 

@@ -180,7 +180,7 @@ export class ConfigReader {
         const namespace = `${PROJECT}:`;
         for (const fullKey of Object.keys(this.source.values)) {
             if (!fullKey.startsWith(namespace) || this.readKeys.has(fullKey.slice(namespace.length))) continue;
-            const hint = closest(fullKey.slice(namespace.length), [...this.readKeys]);
+            const hint = names.closest(fullKey.slice(namespace.length), [...this.readKeys]);
             this.problems.push(`${fullKey} is not a configuration key of this project${hint ? ` (did you mean ${namespace}${hint}?)` : ""}`);
         }
     }
@@ -205,23 +205,4 @@ export class ConfigReader {
     private qualified(key: string): string {
         return configKey(key);
     }
-}
-
-/** The known key within edit distance 3 of a misspelt one, for a "did you mean" hint. */
-function closest(key: string, known: string[]): string | undefined {
-    const distance = (a: string, b: string): number => {
-        const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-        for (let i = 1; i <= a.length; i++) {
-            let diagonal = row[0];
-            row[0] = i;
-            for (let j = 1; j <= b.length; j++) {
-                const above = row[j];
-                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-                diagonal = above;
-            }
-        }
-        return row[b.length];
-    };
-    const ranked = known.map((k) => ({ k, d: distance(key, k) })).sort((x, y) => x.d - y.d);
-    return ranked.length > 0 && ranked[0].d <= 3 ? ranked[0].k : undefined;
 }
