@@ -1,6 +1,9 @@
 import * as assert from "assert";
+import { withPlaceholders } from "../components/config/deployment";
 import { derivedName, loadConfig } from "../components/config/loader";
+import { buildManifest } from "../components/iot/manifest";
 import { ConfigError } from "../components/shared";
+import { listStacks, readStackConfig, REPO_ROOT } from "../offline";
 import { created, devConfigWith } from "./support/config-fixtures";
 
 function rejection(overrides: Record<string, unknown>, stack?: string): ConfigError {
@@ -164,6 +167,12 @@ describe("config loader", () => {
         ["desired properties over 32 KB", { scoringDesiredProperties: JSON.stringify({ blob: "z".repeat(33_000) }) }, "edgeml:scoringDesiredProperties"],
         ["route without INTO", { extraRoutes: ["bad=FROM /messages/* $upstream"] }, "edgeml:extraRoutes"],
         ["route into a module that is not deployed", { extraRoutes: ['x=FROM /messages/* INTO BrokeredEndpoint("/modules/ghost/inputs/in")'] }, "edgeml:extraRoutes"],
+        ["scoring input from nothing", { simulatedSensor: false, scoringInputFrom: ["none"] }, "edgeml:scoringInputFrom"],
+        ["scoring input from its own output", { scoringInputFrom: ["scoring/*"] }, "edgeml:scoringInputFrom"],
+        ["scoring input from a sensor that is off", { simulatedSensor: false, scoringInputFrom: ["sensor"] }, "edgeml:scoringInputFrom"],
+        ["scoring input entry malformed", { scoringInputFrom: ["bad entry"] }, "edgeml:scoringInputFrom[0]"],
+        ["scoring input none with another source", { scoringInputFrom: ["none", "leafDevices"] }, "edgeml:scoringInputFrom"],
+        ["a route looping the scoring output back", { extraRoutes: ['loop=FROM /messages/* INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")'] }, "edgeml:extraRoutes"],
         ["store-and-forward TTL below a minute", { storeAndForwardTtlSeconds: 5 }, "edgeml:storeAndForwardTtlSeconds"],
         ["negative priority", { deploymentPriority: -1 }, "edgeml:deploymentPriority"],
         ["rollout timeout above an hour", { rolloutTimeoutSeconds: 7200 }, "edgeml:rolloutTimeoutSeconds"],
@@ -187,6 +196,21 @@ describe("config loader", () => {
 
     it("suggests the key a misspelt one was meant to be", () => {
         assert.match(rejection({ registrySkuu: "Basic" }).message, /did you mean edgeml:registrySku\?/);
+    });
+
+    it("routes telemetry into the scoring module in every stack file: the sensor in dev, leaf devices in prod", () => {
+        for (const stack of listStacks()) {
+            const config = loadConfig({ stack, values: readStackConfig(stack).values, projectDir: REPO_ROOT });
+            const routes = buildManifest(withPlaceholders(config.deployment)).modulesContent.$edgeHub["properties.desired"].routes;
+            const into = Object.values(routes).filter((r) => (typeof r === "string" ? r : r.route).includes(`/modules/${config.deployment.manifest.scoring.name}/inputs/`));
+            assert.ok(into.length > 0, `stack ${stack}: no route into the scoring module`);
+        }
+        const source = (stack: string) => loadConfig({ stack, values: readStackConfig(stack).values, projectDir: REPO_ROOT }).deployment.manifest.telemetry;
+        assert.deepStrictEqual(source("dev"), [{ kind: "sensor" }]);
+        assert.deepStrictEqual(source("prod"), [{ kind: "leafDevices" }]);
+        // Without the sensor and without a choice, the devices' own telemetry is scored.
+        assert.deepStrictEqual(loadConfig(devConfigWith({ simulatedSensor: false })).deployment.manifest.telemetry, [{ kind: "leafDevices" }]);
+        assert.match(rejection({ simulatedSensor: false, scoringInputFrom: ["none"] }).message, /would score nothing; set edgeml:scoringInputFrom, or route into it with edgeml:extraRoutes/);
     });
 
     it("suggests the region a misspelt or display-named location was meant to be", () => {

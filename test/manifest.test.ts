@@ -203,7 +203,8 @@ describe("deployment manifest: official schemas", () => {
     };
     const variants: Record<string, ManifestInput> = {
         "sensor on": input(),
-        "sensor off": input({ sensor: undefined }),
+        "sensor off, leaf devices in": input({ sensor: undefined, telemetry: [{ kind: "leafDevices" }] }),
+        "another module's output in": input({ sensor: undefined, telemetry: [{ kind: "module", module: "opcPublisher", output: "*" }] }),
         "extra routes": input({
             extraRoutes: {
                 lowPriority: { route: "FROM /messages/modules/scoring/outputs/debug INTO $upstream", priority: 9, timeToLiveSecs: 30 },
@@ -388,7 +389,29 @@ describe("deployment manifest: validation", () => {
             'sink module "ghost"',
         );
         // Turning the sensor off removes its route, not just its module.
-        assert.deepStrictEqual(problems(input({ sensor: undefined })), []);
+        const leaf = input({ sensor: undefined, telemetry: [{ kind: "leafDevices" }] });
+        assert.deepStrictEqual(problems(leaf), []);
+        assert.deepStrictEqual(Object.keys(buildManifest(leaf).modulesContent.$edgeHub["properties.desired"].routes).sort(), ["leafDevicesToScoring", "scoringToUpstream"]);
+    });
+
+    it("rejects a manifest whose scoring module would receive nothing", () => {
+        assertProblem(problems(input({ sensor: undefined })), 'route "scoring/inputs/amlInput" telemetry', "would score nothing");
+        assertProblem(problems(input({ sensor: undefined, telemetry: [] })), 'route "scoring/inputs/amlInput" telemetry', "would score nothing");
+        // An extra route into the input is telemetry too.
+        const extra = { fromPlc: 'FROM /messages/modules/plc/outputs/out INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")' };
+        assert.deepStrictEqual(problems(input({ sensor: undefined, telemetry: [], extraRoutes: extra })), []);
+    });
+
+    it("never routes the scoring module's own output back into its input", () => {
+        assertProblem(problems(input({ telemetry: [{ kind: "module", module: "scoring", output: "*" }] })), 'route "scoringToScoring" telemetry', "own output back");
+        for (const source of ["/messages/*", "/messages/modules/*", "/messages/modules/scoring/*", "/messages/modules/scoring/outputs/amlOutput", "/*"]) {
+            const loop = { loop: `FROM ${source} INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")` };
+            assertProblem(problems(input({ extraRoutes: loop })), 'route "loop"', "own output");
+        }
+        // A condition may keep the module's messages out (as the leaf-devices route's does); another output is fine.
+        const guarded = { guarded: 'FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")' };
+        const other = { other: 'FROM /messages/modules/scoring/outputs/debug INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")' };
+        assert.deepStrictEqual(problems(input({ extraRoutes: { ...guarded, ...other } })), []);
     });
 
     it("rejects route names IoT Hub cannot store, and out-of-range priority and time to live", () => {

@@ -2,7 +2,8 @@
 // the manifest those keys describe is built and validated here with placeholder credentials and image, so a bad
 // route, module name, env name or createOptions fails at preview, naming the key, before anything is sent.
 import { DEPLOYMENT_MODES, type DeploymentMode } from "../iot/edgeDeploymentProvider";
-import { ManifestInput, ManifestProblem, RESTART_POLICIES, RestartPolicy, formatProblem, validateManifest } from "../iot/manifest";
+import { ManifestInput, ManifestProblem, RESTART_POLICIES, RestartPolicy, TelemetrySource, formatProblem, validateManifest } from "../iot/manifest";
+import { configKey } from "../shared";
 
 
 export interface DeploymentConfig {
@@ -20,6 +21,7 @@ export interface DeploymentConfig {
 /** The reading functions of the config loader that this section uses. */
 export interface DeploymentConfigReader {
     string(key: string): string;
+    uniqueList(key: string, check: (value: string) => string | undefined): string[];
     oneOf<T extends string>(key: string, allowed: readonly T[]): T;
     integer(key: string, min: number, max: number): number;
     boolean(key: string): boolean;
@@ -32,13 +34,17 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
     const sensorEnabled = read.boolean("simulatedSensor");
     const sensorMessages = read.integer("sensorMessageCount", 1, 1_000_000);
     const edgeRuntimeVersion = read.string("edgeRuntimeVersion");
+    const scoringName = read.string("scoringModuleName");
+    const telemetryEntries = read.uniqueList("scoringInputFrom", (entry) =>
+        TELEMETRY_ENTRY.test(entry) ? undefined : "must be sensor, leafDevices, <module>/<output>, <module>/* or none",
+    );
     if (!/^\d+\.\d+(\.\d+)?$/.test(edgeRuntimeVersion)) read.problem("edgeRuntimeVersion", edgeRuntimeVersion, "must be an IoT Edge version tag such as 1.5");
     const config: DeploymentConfig = {
         mode: read.oneOf("deploymentMode", DEPLOYMENT_MODES),
         manifest: {
             edgeRuntimeVersion,
             scoring: {
-                name: read.string("scoringModuleName"),
+                name: scoringName,
                 status: "running",
                 restartPolicy: read.oneOf<RestartPolicy>("scoringRestartPolicy", RESTART_POLICIES),
                 startupOrder: 1,
@@ -50,6 +56,7 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
             },
             // The sensor stops after MessageCount messages, so a forgotten dev stack does not run up a bill.
             sensor: sensorEnabled ? { name: "SimulatedTemperatureSensor", version: edgeRuntimeVersion, startupOrder: 2, env: { MessageCount: sensorMessages } } : undefined,
+            telemetry: readTelemetrySources(read, telemetryEntries, sensorEnabled, scoringName),
             extraRoutes: read.keyValueList("extraRoutes"),
             storeAndForwardTimeToLiveSecs: read.integer("storeAndForwardTtlSeconds", 60, 7 * 24 * 3600),
         },
@@ -65,7 +72,13 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
         concurrency: read.integer("deploymentConcurrency", 1, 64),
     };
     for (const problem of validateManifest(withPlaceholders(config))) {
-        read.problem(configKeyFor(problem), problem.name, formatProblem(problem));
+        if (problem.field === "telemetry") {
+            // Telemetry into the module comes from two keys: name both, so the fix is in the message.
+            const fix = `set ${configKey("scoringInputFrom")}, or route into it with ${configKey("extraRoutes")}`;
+            read.problem("scoringInputFrom", telemetryEntries.join(", "), `${problem.rule}; ${fix}`);
+        } else {
+            read.problem(configKeyFor(problem), problem.name, formatProblem(problem));
+        }
     }
     return config;
 }
@@ -79,8 +92,34 @@ export function withPlaceholders(config: DeploymentConfig): ManifestInput {
     };
 }
 
+const TELEMETRY_ENTRY = /^(?:sensor|leafDevices|none|[A-Za-z0-9][A-Za-z0-9._-]*\/(?:\*|[A-Za-z0-9_.-]+))$/;
+
+/**
+ * `scoringInputFrom`: sensor, leafDevices, <module>/<output> (or <module>/* for all its outputs), or none (only
+ * extraRoutes). Empty: the simulated sensor when it is deployed, else downstream (leaf) devices, so a stack without
+ * the sensor still scores the telemetry its devices send.
+ */
+function readTelemetrySources(read: DeploymentConfigReader, entries: string[], sensorEnabled: boolean, scoringName: string): TelemetrySource[] {
+    const value = entries.join(", ");
+    if (entries.includes("none") && entries.length > 1) read.problem("scoringInputFrom", value, "none excludes every other source");
+    if (entries.includes("sensor") && !sensorEnabled) read.problem("scoringInputFrom", value, `routes the simulated sensor, but ${configKey("simulatedSensor")} is false`);
+    const chosen = entries.length > 0 ? entries : [sensorEnabled ? "sensor" : "leafDevices"];
+    return chosen.flatMap((entry): TelemetrySource[] => {
+        // Reported already: a malformed entry, or the sensor without a sensor.
+        if (entry === "none" || !TELEMETRY_ENTRY.test(entry) || (entry === "sensor" && !sensorEnabled)) return [];
+        if (entry === "sensor" || entry === "leafDevices") return [{ kind: entry }];
+        const [module, output] = entry.split("/");
+        if (module === scoringName) {
+            read.problem("scoringInputFrom", value, `${entry} would route the ${scoringName} module's own output back into its input`);
+            return [];
+        }
+        return [{ kind: "module", module, output }];
+    });
+}
+
 /** Which setting a manifest problem traces back to. */
 function configKeyFor(problem: ManifestProblem): string {
+    if (problem.field === "telemetry") return "scoringInputFrom";
     if (problem.kind === "route") return "extraRoutes";
     if (problem.kind === "twin") return "scoringDesiredProperties";
     if (problem.field?.startsWith("env")) return "scoringEnv";

@@ -20,7 +20,10 @@ import type {
 export const EDGE_AGENT_SCHEMA_VERSION = "1.1";
 export const EDGE_HUB_SCHEMA_VERSION = "1.2";
 export const SENSOR_ROUTE_NAME = "sensorToScoring";
+export const LEAF_DEVICES_ROUTE_NAME = "leafDevicesToScoring";
 export const UPSTREAM_ROUTE_NAME = "scoringToUpstream";
+/** Messages of downstream devices: edgeHub sets $connectionModuleId only on messages that modules send. */
+export const LEAF_DEVICES_CONDITION = "NOT IS_DEFINED($connectionModuleId)";
 
 const MIN_DOCKER_VERSION = "v1.25";
 const MODULE_VERSION = "1.0";
@@ -137,10 +140,21 @@ function toEnv(env: Record<string, EnvValue>): Record<string, { value: EnvValue 
 function buildRoutes(input: ManifestInput, problems: ManifestProblem[]): Record<string, RouteSpec> {
     const { scoring, sensor } = input;
     const routes: Record<string, RouteSpec> = {};
-    if (sensor) {
-        routes[SENSOR_ROUTE_NAME] =
-            `FROM /messages/modules/${sensor.name}/outputs/${SENSOR_OUTPUT} ` +
-            `INTO BrokeredEndpoint("/modules/${scoring.name}/inputs/${scoring.inputName}")`;
+    const into = `INTO BrokeredEndpoint("/modules/${scoring.name}/inputs/${scoring.inputName}")`;
+    for (const source of input.telemetry ?? (sensor ? [{ kind: "sensor" as const }] : [])) {
+        if (source.kind === "sensor") {
+            if (!sensor) problems.push({ kind: "route", name: SENSOR_ROUTE_NAME, field: "telemetry", rule: "routes the simulated sensor, but no sensor is deployed" });
+            else routes[SENSOR_ROUTE_NAME] = `FROM /messages/modules/${sensor.name}/outputs/${SENSOR_OUTPUT} ${into}`;
+        } else if (source.kind === "leafDevices") {
+            routes[LEAF_DEVICES_ROUTE_NAME] = `FROM /messages/* WHERE ${LEAF_DEVICES_CONDITION} ${into}`;
+        } else {
+            const name = `${source.module.replace(/[^A-Za-z0-9]/g, "")}ToScoring`;
+            if (source.module === scoring.name) {
+                problems.push({ kind: "route", name, field: "telemetry", rule: "would route the scoring module's own output back into its input" });
+            } else {
+                routes[name] = `FROM /messages/modules/${source.module}/outputs/${source.output} ${into}`;
+            }
+        }
     }
     routes[UPSTREAM_ROUTE_NAME] = `FROM /messages/modules/${scoring.name}/outputs/${scoring.outputName} INTO $upstream`;
 

@@ -1,6 +1,15 @@
 // The IoT Edge deployment manifest: pure functions from plain data to the JSON IoT Hub takes, plus the checks
 // run before anything is sent and the redacted copy written for review.
-export { buildManifest, EDGE_AGENT_SCHEMA_VERSION, EDGE_HUB_SCHEMA_VERSION, SENSOR_ROUTE_NAME, UPSTREAM_ROUTE_NAME } from "./build";
+export {
+    buildManifest,
+    EDGE_AGENT_SCHEMA_VERSION,
+    EDGE_HUB_SCHEMA_VERSION,
+    LEAF_DEVICES_CONDITION,
+    LEAF_DEVICES_ROUTE_NAME,
+    SENSOR_ROUTE_NAME,
+    UPSTREAM_ROUTE_NAME,
+} from "./build";
+export { parseRoute } from "./routes";
 export {
     CREATE_OPTIONS_MAX_CHUNKS,
     createOptionsKey,

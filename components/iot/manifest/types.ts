@@ -38,7 +38,7 @@ export interface ScoringModuleInput {
     startupOrder?: number;
     env?: Record<string, EnvValue>;
     createOptions?: CreateOptions;
-    /** Input the sensor route delivers to (the tutorial's amlInput). */
+    /** Input the telemetry routes deliver to (the tutorial's amlInput). */
     inputName: string;
     /** Output routed upstream to IoT Hub (the tutorial's amlOutput). */
     outputName: string;
@@ -56,6 +56,12 @@ export interface SensorModuleInput {
     env?: Record<string, EnvValue>;
 }
 
+/**
+ * Where the scoring module's input gets telemetry: the simulated sensor's output, messages of downstream (leaf)
+ * devices connected to this edge device, or another module's output ("*" for all its outputs).
+ */
+export type TelemetrySource = { kind: "sensor" } | { kind: "leafDevices" } | { kind: "module"; module: string; output: string };
+
 export interface ManifestInput {
     /** Tag of the edgeAgent and edgeHub images, e.g. "1.5". */
     edgeRuntimeVersion: string;
@@ -63,6 +69,8 @@ export interface ManifestInput {
     scoring: ScoringModuleInput;
     /** Absent: no sensor and no sensor route. */
     sensor?: SensorModuleInput;
+    /** Routed into the scoring module's input; absent: the sensor when there is one, else nothing generated. */
+    telemetry?: TelemetrySource[];
     /** Routes besides the generated ones, by route name. */
     extraRoutes?: Record<string, RouteSpec>;
     /** How long edgeHub keeps messages it cannot deliver (store and forward). */

@@ -6,6 +6,7 @@ import { buildManifest } from "./build";
 import { checkEdgeAgent } from "./edgeAgentRules";
 import { checkEdgeHub } from "./edgeHubRules";
 import { imageReferenceProblem, isPinnedByDigest } from "./imageReference";
+import { parseRoute } from "./routes";
 import { Json, record } from "./json";
 import { checkModuleName } from "./moduleRules";
 import { ManifestError } from "../../shared/errors";
@@ -31,11 +32,52 @@ function checkInput(input: ManifestInput): ManifestProblem[] {
         problems.push({ kind: "module", name, field: "settings.image", rule: "must be pinned by digest (…@sha256:<64 hex>) so a deployment names exact content" });
     }
     try {
-        return [...problems, ...checkManifest(buildManifest(input))];
+        const manifest = buildManifest(input);
+        return [...problems, ...checkManifest(manifest), ...checkScoringInput(manifest, input.scoring)];
     } catch (error) {
         if (error instanceof ManifestError) return [...problems, ...error.problems];
         throw error;
     }
+}
+
+/**
+ * The scoring module must receive telemetry (a route into its input) and must never receive its own output: a route
+ * whose source covers the module's outputs (/messages/*, /messages/modules/<it>/...) loops unless a WHERE condition
+ * (which is not evaluated here) keeps them out, as the leaf-devices route's does.
+ */
+function checkScoringInput(manifest: DeploymentManifest, scoring: ManifestInput["scoring"]): ManifestProblem[] {
+    const problems: ManifestProblem[] = [];
+    const ownOutputs = [`/messages/modules/${scoring.name}/outputs/${scoring.outputName}`];
+    let delivered = false;
+    for (const [name, spec] of Object.entries(manifest.modulesContent.$edgeHub["properties.desired"].routes)) {
+        const parsed = parseRoute(typeof spec === "string" ? spec : spec.route);
+        if (!("route" in parsed)) continue;
+        const { source, condition, sink } = parsed.route;
+        if (sink.kind !== "module" || sink.module !== scoring.name || sink.input !== scoring.inputName) continue;
+        delivered = true;
+        if (condition === undefined && ownOutputs.some((output) => covers(source, output))) {
+            problems.push({ kind: "route", name, rule: `its source ${source} includes the ${scoring.name} module's own output, which would come back into its input` });
+        }
+    }
+    if (!delivered) {
+        problems.push({
+            kind: "route",
+            name: `${scoring.name}/inputs/${scoring.inputName}`,
+            field: "telemetry",
+            rule: `no route delivers telemetry into the ${scoring.name} module's input ${scoring.inputName}, so it would score nothing`,
+        });
+    }
+    return problems;
+}
+
+/** Whether an edgeHub source path matches a message path: `*` as the last item matches everything below. */
+function covers(source: string, path: string): boolean {
+    const [want, have] = [source.split("/").filter(Boolean), path.split("/").filter(Boolean)];
+    for (let i = 0; i < want.length; i++) {
+        if (want[i] === "*" && i === want.length - 1) return true;
+        if (i >= have.length || (want[i] !== "*" && want[i].toLowerCase() !== have[i].toLowerCase())) return false;
+    }
+    return want.length === have.length;
 }
 
 function checkManifest(manifest: unknown): ManifestProblem[] {
