@@ -5,6 +5,7 @@
 //           it before deleting the old one, and devices never go without a deployment.
 import type * as pulumi from "@pulumi/pulumi";
 import { dynamicResourceType } from "../shared/project";
+import { containsUnknown } from "../shared/unknown";
 import type { DeploymentManifest } from "./manifest";
 import { contentHash, describeContentChanges, withRegistryPassword } from "./deploymentContent";
 import { RegistryFactory, connectWithSdk, hostNameOf } from "./hubClient";
@@ -57,11 +58,17 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
     ) {}
 
     async check(_olds: unknown, news: EdgeDeploymentInputs): Promise<pulumi.dynamic.CheckResult> {
+        // Inputs not known yet (a preview) are checked when they are.
+        const known = (value: unknown) => !containsUnknown(value);
         const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (news.mode !== "device" && news.mode !== "fleet") failures.push({ property: "mode", reason: `"${news.mode}" must be device or fleet` });
-        if (news.mode === "fleet" && !news.targetCondition) failures.push({ property: "targetCondition", reason: "fleet mode needs a target condition" });
-        if (news.mode === "device" && (news.deviceIds ?? []).length === 0) failures.push({ property: "deviceIds", reason: "device mode needs at least one device" });
-        if (!(news.concurrency >= 1)) failures.push({ property: "concurrency", reason: "must be at least 1" });
+        if (known(news.mode) && news.mode !== "device" && news.mode !== "fleet") failures.push({ property: "mode", reason: `"${news.mode}" must be device or fleet` });
+        if (news.mode === "fleet" && known(news.targetCondition) && !news.targetCondition) {
+            failures.push({ property: "targetCondition", reason: "fleet mode needs a target condition" });
+        }
+        if (news.mode === "device" && Array.isArray(news.deviceIds) && news.deviceIds.length === 0) {
+            failures.push({ property: "deviceIds", reason: "device mode needs at least one device" });
+        }
+        if (known(news.concurrency) && !(news.concurrency >= 1)) failures.push({ property: "concurrency", reason: "must be at least 1" });
         return { inputs: news, failures };
     }
 
@@ -71,13 +78,19 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
     }
 
     async diff(_id: string, olds: EdgeDeploymentOutputs, news: EdgeDeploymentInputs): Promise<pulumi.dynamic.DiffResult> {
+        // Replacement is decided from known values only; an unknown input (a preview) is a change to look at again.
+        const unknown = Object.values(news).some(containsUnknown);
         const changes = describeDeploymentChanges(olds, news);
         const replaces: string[] = [];
-        if (olds.mode !== news.mode) replaces.push("mode");
-        if (olds.hostName !== hostNameOf(news.serviceConnectionString)) replaces.push("serviceConnectionString");
+        if (!containsUnknown(news.mode) && olds.mode !== news.mode) replaces.push("mode");
+        const connection = news.serviceConnectionString;
+        if (!containsUnknown(connection) && olds.hostName !== hostNameOf(connection)) replaces.push("serviceConnectionString");
         // A fleet configuration's content cannot change in place: new content is a new configuration.
-        if (news.mode === "fleet" && olds.contentHash !== contentHash(news.content, news.registryPassword)) replaces.push("content");
-        return { changes: changes.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: false };
+        const contentKnown = !containsUnknown(news.content) && !containsUnknown(news.registryPassword);
+        if (news.mode === "fleet" && contentKnown && olds.contentHash !== contentHash(news.content, news.registryPassword)) replaces.push("content");
+        // Same hub name, other credentials: a rotated key, or a hub replaced under the same name (update re-creates).
+        const credentialsChanged = connection !== olds.serviceConnectionString;
+        return { changes: unknown || changes.length > 0 || replaces.length > 0 || credentialsChanged, replaces, deleteBeforeReplace: false };
     }
 
     async update(_id: string, olds: EdgeDeploymentOutputs, news: EdgeDeploymentInputs): Promise<pulumi.dynamic.UpdateResult> {
@@ -85,11 +98,17 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
         // Fleet, same content: only the mutable fields change (target condition, priority, labels, metrics).
         const registry = this.connect(news.serviceConnectionString);
         const id = olds.configurationId;
-        await withHubRetry(`update deployment ${id}`, async () => {
-            const current = (await registry.getConfiguration(id)).responseBody as unknown as Record<string, unknown>;
-            const changed = { ...current, targetCondition: news.targetCondition, priority: news.priority, labels: news.labels, metrics: { queries: news.metrics } };
-            return registry.updateConfiguration(changed as never);
-        }, this.retry);
+        try {
+            await withHubRetry(`update deployment ${id}`, async () => {
+                const current = (await registry.getConfiguration(id)).responseBody as unknown as Record<string, unknown>;
+                const changed = { ...current, targetCondition: news.targetCondition, priority: news.priority, labels: news.labels, metrics: { queries: news.metrics } };
+                return registry.updateConfiguration(changed as never);
+            }, this.retry);
+        } catch (error) {
+            // Gone (a hub replaced under the same name, or deleted in the portal): roll out again.
+            if (statusOf(error) === 404) return { outs: await this.rollOut(news) };
+            throw error;
+        }
         if (news.verify.enabled) await verifyConfiguration(registry, id, news.verify, this.retry, this.clock);
         return { outs: { ...olds, ...news, hostName: olds.hostName, configurationId: id } };
     }
@@ -198,9 +217,11 @@ export function fleetConfigurationId(name: string, hash: string): string {
 
 /** Everything a rollout would change, in words: manifest changes in module terms plus the targeting fields. */
 export function describeDeploymentChanges(olds: Partial<EdgeDeploymentInputs> | undefined, news: EdgeDeploymentInputs): string[] {
-    const changes = describeContentChanges(olds?.content, news.content);
+    // An input not known yet (a preview, when something it comes from is created or replaced) is said to be so.
+    const changes = containsUnknown(news.content) ? ["manifest: known after apply"] : describeContentChanges(olds?.content, news.content);
     const field = (label: string, a: unknown, b: unknown) => {
-        if (JSON.stringify(a) !== JSON.stringify(b)) changes.push(`${label}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
+        if (containsUnknown(b)) changes.push(`${label}: known after apply`);
+        else if (JSON.stringify(a) !== JSON.stringify(b)) changes.push(`${label}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
     };
     field("mode", olds?.mode, news.mode);
     if (news.mode === "device") field("devices", olds?.deviceIds, news.deviceIds);
@@ -210,6 +231,7 @@ export function describeDeploymentChanges(olds: Partial<EdgeDeploymentInputs> | 
         field("labels", olds?.labels, news.labels);
         field("metrics", olds?.metrics, news.metrics);
     }
-    if (olds && olds.registryPassword !== news.registryPassword) changes.push("registry password rotated");
+    if (olds && containsUnknown(news.registryPassword)) changes.push("registry password: known after apply");
+    else if (olds && olds.registryPassword !== news.registryPassword) changes.push("registry password rotated");
     return changes;
 }

@@ -2,6 +2,7 @@
 // data plane, driven through the azure-iothub SDK with our own retries.
 import type * as pulumi from "@pulumi/pulumi";
 import { configKey, dynamicResourceType } from "../shared/project";
+import { containsUnknown, UNKNOWN_VALUE } from "../shared/unknown";
 // The naming rules alone, not the config face: a provider is serialized with what it imports, and the loader
 // brings js-yaml, which Pulumi's closure serializer cannot capture.
 import * as names from "../config/names";
@@ -44,9 +45,10 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
 
     async check(_olds: unknown, news: EdgeDeviceInputs): Promise<pulumi.dynamic.CheckResult> {
         const failures: pulumi.dynamic.CheckFailure[] = [];
-        const broken = names.deviceId(String(news.deviceId ?? ""));
+        // An input not known yet (a preview) is checked when it is.
+        const broken = news.deviceId === UNKNOWN_VALUE ? undefined : names.deviceId(String(news.deviceId ?? ""));
         if (broken) failures.push({ property: "deviceId", reason: `"${news.deviceId}" is not a valid device id: ${broken}` });
-        for (const [key, value] of Object.entries(news.tags ?? {})) {
+        for (const [key, value] of Object.entries(containsUnknown(news.tags) && typeof news.tags !== "object" ? {} : (news.tags ?? {}))) {
             if (typeof value !== "string") failures.push({ property: `tags.${key}`, reason: "tag values must be strings" });
         }
         return { inputs: news, failures };
@@ -79,17 +81,32 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
     }
 
     async diff(_id: string, olds: EdgeDeviceOutputs, news: EdgeDeviceInputs): Promise<pulumi.dynamic.DiffResult> {
+        // Replacement is decided from known values only; an unknown input (a preview) is a change to look at again.
         const replaces: string[] = [];
-        if (olds.deviceId !== news.deviceId) replaces.push("deviceId");
-        if (olds.hostName !== hostNameOf(news.serviceConnectionString)) replaces.push("serviceConnectionString");
-        const tagsChanged = JSON.stringify(sorted(olds.tags)) !== JSON.stringify(sorted(news.tags));
+        if (news.deviceId !== UNKNOWN_VALUE && olds.deviceId !== news.deviceId) replaces.push("deviceId");
+        const connection = news.serviceConnectionString;
+        if (connection !== UNKNOWN_VALUE && olds.hostName !== hostNameOf(connection)) replaces.push("serviceConnectionString");
+        const tagsChanged = containsUnknown(news.tags) || JSON.stringify(sorted(olds.tags)) !== JSON.stringify(sorted(news.tags));
+        // Same hub name, other credentials: the key was rotated, or the hub was replaced and has lost the identity
+        // (update re-creates it then).
+        const credentialsChanged = connection !== olds.serviceConnectionString;
         // A new id or hub is a new identity; creating it before deleting the old one is safe (they never clash).
-        return { changes: replaces.length > 0 || tagsChanged, replaces, deleteBeforeReplace: false };
+        const unknown = Object.values(news).some(containsUnknown);
+        return { changes: unknown || replaces.length > 0 || tagsChanged || credentialsChanged, replaces, deleteBeforeReplace: false };
     }
 
     async update(_id: string, olds: EdgeDeviceOutputs, news: EdgeDeviceInputs): Promise<pulumi.dynamic.UpdateResult> {
+        const registry = this.connect(news.serviceConnectionString);
+        let device: DeviceBody;
+        try {
+            device = (await withHubRetry(`get device ${news.deviceId}`, () => registry.get(news.deviceId), this.retry)).responseBody as DeviceBody;
+        } catch (error) {
+            // A hub replaced under the same name has none of the old identities: register it again.
+            if (statusOf(error) === 404) return { outs: (await this.create(news)).outs };
+            throw new Error(`reading device ${news.deviceId} failed: ${describeHubError(error)}`);
+        }
         await this.setTags(news, olds.tags);
-        return { outs: { ...olds, ...news, hostName: olds.hostName } };
+        return { outs: outputsFor(news, hostNameOf(news.serviceConnectionString), device, olds.adopted) };
     }
 
     async delete(_id: string, olds: EdgeDeviceOutputs): Promise<void> {

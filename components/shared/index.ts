@@ -5,6 +5,7 @@ export * from "./project";
 export * from "./redact";
 export * from "./azure";
 export * from "./retry";
+export * from "./unknown";
 export { writeFileAtomically } from "./atomicFile";
 export { stackResourceGroup } from "./resourceGroup";
 export type { StackResourceGroup } from "./resourceGroup";
