@@ -107,7 +107,6 @@ export async function diffPlans(before: OfflinePlan, after: OfflinePlan): Promis
     const managed = (plan: OfflinePlan) => new Map(plan.resources.filter((r) => r.custom && r.operation === "create").map((r) => [r.urn, r]));
     const [old, now] = [managed(before), managed(after)];
     const resources: ResourceChange[] = [];
-    let unchanged = 0;
     let manifest: string[] = [];
 
     for (const resource of now.values()) {
@@ -118,13 +117,11 @@ export async function diffPlans(before: OfflinePlan, after: OfflinePlan): Promis
             continue;
         }
         const classified = await classify(previous, resource, before, after);
-        if (!classified) {
-            unchanged++;
-            continue;
-        }
+        if (!classified) continue;
         resources.push(classified);
         if (resource.type === EDGE_DEPLOYMENT_TYPE) manifest = describeDeploymentChanges(deploymentInputs(previous.inputs), deploymentInputs(resource.inputs));
     }
+    markDependentsOfReplacements(resources, now);
     for (const resource of old.values()) {
         if (now.has(resource.urn)) continue;
         resources.push(change("delete", resource, [], { blockedByProtect: resource.protect }));
@@ -133,7 +130,41 @@ export async function diffPlans(before: OfflinePlan, after: OfflinePlan): Promis
     const deployment = resources.find((r) => r.type === EDGE_DEPLOYMENT_TYPE);
     if (deployment && manifest.length > 0) deployment.notes.push(`manifest: ${count(manifest.length, "change")}, listed under "Deployment manifest changes"`);
 
+    const touched = new Set(resources.map((r) => r.urn));
+    const unchanged = [...now.keys()].filter((urn) => old.has(urn) && !touched.has(urn)).length;
     return { resources, reads: diffReads(before, after), manifest, outputs: diffOutputs(before.outputs, after.outputs), unchanged };
+}
+
+/**
+ * A replaced resource has new outputs (a new hub's keys, a new registry's id), known only after its replacement, so
+ * everything that waits on it gets inputs that are unknown in the preview, and its provider decides again at `up`: a
+ * device identity or deployment in a hub replaced under the same name is registered again there. Listed as updates,
+ * each naming what it depends on, rather than as unchanged.
+ */
+function markDependentsOfReplacements(resources: ResourceChange[], now: Map<string, PlannedResource>): void {
+    const replaced = new Map(resources.filter((r) => r.kind === "replace").map((r) => [r.urn, r]));
+    const changed = new Set(resources.map((r) => r.urn));
+    const dependsOn = (resource: PlannedResource, seen = new Set<string>()): string | undefined => {
+        for (const urn of resource.dependencies) {
+            if (replaced.has(urn)) return urn;
+            const parent = now.get(urn);
+            if (parent && !seen.has(urn)) {
+                seen.add(urn);
+                const found = dependsOn(parent, seen);
+                if (found) return found;
+            }
+        }
+        return undefined;
+    };
+    for (const resource of now.values()) {
+        const cause = dependsOn(resource);
+        if (!cause) continue;
+        const { type, name } = replaced.get(cause)!;
+        const note = `depends on ${type} "${name}", which is replaced: its inputs from it are known after the replacement`;
+        const existing = resources.find((r) => r.urn === resource.urn);
+        if (existing) existing.notes.push(note);
+        else if (!changed.has(resource.urn)) resources.push(change("update", resource, [], { notes: [note] }));
+    }
 }
 
 /** undefined when `pulumi up` would leave the resource alone. */
@@ -163,7 +194,8 @@ async function classify(previous: PlannedResource, current: PlannedResource, bef
         // azure-native compares locations ignoring case and spaces ("West Europe" is westeurope).
         inputs = inputs.filter((c) => !(c.path === "location" && normalizedLocation(c.before) === normalizedLocation(c.after)));
         if (inputs.length === 0) return undefined;
-        replaceKeys = [...(AZURE_REPLACE_INPUTS[current.type] ?? AZURE_DEFAULT_REPLACE_INPUTS), "location"];
+        // The resource's own replaceOnChanges (the program's create-only properties) replace too, as in the engine.
+        replaceKeys = [...(AZURE_REPLACE_INPUTS[current.type] ?? AZURE_DEFAULT_REPLACE_INPUTS), "location", ...((current as PlannedResource & { replaceOnChanges?: string[] }).replaceOnChanges ?? [])];
         if (!AZURE_REPLACE_INPUTS[current.type]) notes.push("offline replacement rules unknown for this type: only resourceGroupName and location are taken to replace");
     }
 

@@ -54,7 +54,9 @@ export class IotHub extends pulumi.ComponentResource {
                       },
                       tags: args.tags,
                   },
-                  { parent: this },
+                  // Fixed at creation ("the number of partitions can't be changed after the hub is created", IoT Hub
+                  // scaling docs): a new count is a new hub, as it would be in Azure, which refuses the update.
+                  { parent: this, replaceOnChanges: ["properties.eventHubEndpoints.events.partitionCount"] },
               );
         // A basic-tier hub has no module twins: an existing one would accept the deployment and run nothing. Checked
         // before the keys are read and outside the invoke's arguments, so the CLI reports it once, against this hub.

@@ -97,7 +97,8 @@ export class MlWorkspace extends pulumi.ComponentResource {
                 enableHttpsTrafficOnly: true,
                 minimumTlsVersion: storage.MinimumTlsVersion.TLS1_2,
             },
-            child,
+            // Hierarchical namespace is set at creation (turning it on is a one-way account upgrade, not an update).
+            { ...child, replaceOnChanges: ["isHnsEnabled"] },
         );
 
         // RBAC mode: the workspace's identity is granted access by Azure ML itself at creation, and there is no
@@ -155,7 +156,8 @@ export class MlWorkspace extends pulumi.ComponentResource {
                 applicationInsights: insights.id,
                 containerRegistry: args.containerRegistryId,
             },
-            child,
+            // A workspace keeps the storage account and key vault it was created with (Azure ML refuses changing them).
+            { ...child, replaceOnChanges: ["storageAccount", "keyVault"] },
         );
         return { workspace, resourceGroupName: args.resourceGroupName, storageAccountId: account.id, storageAccountName: account.name, keyVaultId: vault.id, insightsId: insights.id };
     }
