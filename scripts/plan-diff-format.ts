@@ -50,7 +50,9 @@ export function formatPlanDiff(diff: PlanDiff, context: DiffContext): string {
 export function summaryLine(diff: PlanDiff, source: string): string {
     const n = (kind: ChangeKind) => diff.resources.filter((r) => r.kind === kind).length;
     const reads = diff.reads.length > 0 ? `; ${count(diff.reads.length, "read")} of existing state changed` : "";
-    return `Plan diff against ${source}: ${n("create")} to create, ${n("update")} to update, ${n("replace")} to replace, ${n("delete")} to delete, ${diff.unchanged} unchanged${reads}`;
+    // Resources only: pulumi preview also counts the stack and each component (as unchanged, their inputs never change).
+    const pulumiExtra = `; pulumi preview also counts the stack and ${count(diff.components, "component")}`;
+    return `Plan diff against ${source}: ${n("create")} to create, ${n("update")} to update, ${n("replace")} to replace, ${n("delete")} to delete, ${diff.unchanged} unchanged${reads}${pulumiExtra}`;
 }
 
 function renderResource(resource: ResourceChange): string[] {

@@ -100,6 +100,8 @@ export interface PlanDiff {
     outputs: OutputChange[];
     /** Managed resources present in both plans with nothing `pulumi up` would change. */
     unchanged: number;
+    /** Components of the current plan, which pulumi preview counts too (as unchanged unless their inputs change). */
+    components: number;
 }
 
 /** Compares two offline plans of the same stack. Pure: no cloud, no files, no processes. */
@@ -132,7 +134,8 @@ export async function diffPlans(before: OfflinePlan, after: OfflinePlan): Promis
 
     const touched = new Set(resources.map((r) => r.urn));
     const unchanged = [...now.keys()].filter((urn) => old.has(urn) && !touched.has(urn)).length;
-    return { resources, reads: diffReads(before, after), manifest, outputs: diffOutputs(before.outputs, after.outputs), unchanged };
+    const components = after.resources.filter((r) => !r.custom).length;
+    return { resources, reads: diffReads(before, after), manifest, outputs: diffOutputs(before.outputs, after.outputs), unchanged, components };
 }
 
 /**

@@ -22,7 +22,10 @@ export function formatPlan(plan: OfflinePlan): string {
             lines.push(`${pad}${marker} ${verb} ${resource.type} "${resource.name}"${resource.protect ? " (protected)" : ""}`);
             // Azure ownership tags are the same everywhere; other resources' tags (device twins) matter.
             const ownershipTags = resource.type.startsWith("azure-native:");
-            const inputs = flatten(withManifestSummary(resource.inputs)).filter(([key]) => !(ownershipTags && key.startsWith("tags.")));
+            // Noise left out: a dynamic provider's serialized code, ownership tags, empty values.
+            const inputs = flatten(withManifestSummary(resource.inputs)).filter(
+                ([key, value]) => key !== "__provider" && !(ownershipTags && key.startsWith("tags.")) && !["", '""', "[]", "(none)"].includes(value),
+            );
             for (const line of wrap(inputs.map(([k, v]) => `${k}=${v}`))) lines.push(`${pad}    ${line}`);
             const waits = resource.dependencies.filter((urn) => urn !== resource.parent).map((urn) => byUrn.get(urn)?.name ?? urn);
             if (waits.length > 0) lines.push(`${pad}    waits on: ${waits.join(", ")}`);
@@ -52,7 +55,8 @@ export function formatPlan(plan: OfflinePlan): string {
     const created = plan.resources.filter((r) => r.custom && r.operation === "create").length;
     const read = plan.resources.filter((r) => r.operation === "read").length + plan.invokes.length;
     const components = plan.resources.filter((r) => !r.custom).length;
-    lines.push(`${created} resources to create in ${components} components, ${read} reads of existing state.`);
+    // pulumi preview's "+ N to create" counts the stack and each component too.
+    lines.push(`${created} resources to create in ${components} components, ${read} reads of existing state (pulumi preview: + ${created + components + 1} to create, the stack and the components included).`);
     return lines.join("\n");
 }
 

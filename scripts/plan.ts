@@ -5,16 +5,32 @@ import * as fs from "fs";
 import * as path from "path";
 import { EDGE_DEPLOYMENT_TYPE } from "../components/iot";
 import { DeploymentManifest, redactManifest } from "../components/iot/manifest";
-import { isUserFacing } from "../components/shared";
+import { isUserFacing, UsageError } from "../components/shared";
 import { findProjectDir, OfflinePlan, runOffline } from "../offline";
-import { parseArgs } from "./args";
-import { diffPlans } from "./plan-diff";
+import { flagsTakenByNpm, parseArgs } from "./args";
+import { diffPlans, isEmptyDiff } from "./plan-diff";
 import { formatPlanDiff } from "./plan-diff-format";
 import { formatPlan } from "./plan-format";
 import { loadPreviousPlan } from "./plan-source";
 
-async function main(): Promise<void> {
-    const args = parseArgs(process.argv.slice(2), { stack: "dev", diff: "" });
+const USAGE = `usage: npm start -- [-s <stack>] [--diff <plan.json | git ref>] [--json] [--expect-no-changes]
+  -s, --stack <name>         the stack, as in Pulumi.<name>.yaml (default: dev)
+  --diff <plan.json | ref>   what would change against a saved plan, or against the plan of a git ref (e.g. main)
+  --json                     the plan, or the diff, as JSON on stdout for scripts (everything else on stderr)
+  --expect-no-changes        with --diff: exit 1 when anything would change, as pulumi preview --expect-no-changes
+  -h, --help                 this help
+Writes out/<stack>/plan.json and out/<stack>/deployment.json. A diff that would replace or delete a protected
+resource exits 1, as \`pulumi up\` would fail on it.`;
+
+const SWITCHES = ["json", "expect-no-changes", "help"] as const;
+
+async function main(): Promise<number> {
+    const args = parseArgs(process.argv.slice(2), { stack: "dev", diff: "" }, { switches: SWITCHES, aliases: { s: "stack", h: "help" } });
+    if (args.help) {
+        console.log(USAGE);
+        return 0;
+    }
+    if (args["expect-no-changes"] && !args.diff) throw new UsageError("--expect-no-changes needs --diff <plan.json | git ref> to compare with");
     const projectDir = findProjectDir();
     // Read before this run writes: `--diff out/<stack>/plan.json` means the plan of the previous run.
     const previous = args.diff ? loadPreviousPlan(args.diff, args.stack, projectDir) : undefined;
@@ -24,9 +40,25 @@ async function main(): Promise<void> {
     const written = [writeJson(path.join(outDir, "plan.json"), plan)];
     const manifest = deploymentManifestOf(plan);
     if (manifest) written.push(writeJson(path.join(outDir, "deployment.json"), redactManifest(manifest)));
-    if (previous) console.log(formatPlanDiff(await diffPlans(previous.plan, plan), { stack: args.stack, source: previous.source }));
-    else console.log(formatPlan(plan));
-    console.log(`Written: ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}`);
+    // With --json, stdout carries the JSON alone.
+    const say = args.json ? console.error : console.log;
+    let status = 0;
+    if (previous) {
+        const diff = await diffPlans(previous.plan, plan);
+        if (args.json) console.log(JSON.stringify(diff, null, 2));
+        else console.log(formatPlanDiff(diff, { stack: args.stack, source: previous.source }));
+        if (diff.resources.some((r) => r.blockedByProtect)) status = 1;
+        if (args["expect-no-changes"] && !isEmptyDiff(diff)) {
+            say(`--expect-no-changes: the plan differs from ${previous.source}`);
+            status = 1;
+        }
+    } else if (args.json) {
+        console.log(JSON.stringify(plan, null, 2));
+    } else {
+        console.log(formatPlan(plan));
+    }
+    say(`Written: ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}`);
+    return status;
 }
 
 function writeJson(file: string, value: unknown): string {
@@ -44,10 +76,21 @@ if (process.env.EDGEML_REPORT_PEAK_MEMORY) {
     process.on("exit", () => console.error(`peak-memory-kib=${process.resourceUsage().maxRSS}`));
 }
 
-main().catch((error: unknown) => {
+// exitCode, not exit(): a large --json document on a pipe is still being written when main() returns.
+main().then(
+    (status) => void (process.exitCode = status),
+    (error: unknown) => fail(error),
+);
+
+function fail(error: unknown): never {
     // User mistakes (config, stack files, flags, a previous plan) and what Azure's state makes unusable (an existing
     // registry's admin user off) get their message only, as the Pulumi CLI prints them; anything else is a bug and
     // keeps its stack trace.
     console.error(isUserFacing(error) ? (error as Error).message : error);
+    if (error instanceof UsageError) {
+        const npmHint = flagsTakenByNpm(["stack", "diff", ...SWITCHES]);
+        if (npmHint) console.error(npmHint);
+        console.error(USAGE);
+    }
     process.exit(1);
-});
+}
