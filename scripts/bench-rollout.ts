@@ -23,12 +23,23 @@ async function deviceMode(): Promise<void> {
     const count = Number(args.devices);
     const hub = await startIotHubEmulator({ hubName: "bench-hub", latencyMs: 2 });
     try {
+        console.log(`device mode: registering ${count} devices in the emulator...`);
         const deviceIds = await addDevices(hub, count, { environment: "bench" });
         hub.resetRecords();
         hub.faults.configure({ rates: { throttle: Number(args.throttle) }, seed: 42, retryAfterSeconds: Number(args["retry-after"]) });
         const provider = new EdgeDeploymentProvider(hub.registryFactory, DEFAULT_RETRY_POLICY);
         const started = Date.now();
-        await provider.create(deploymentInputs(hub.connectionString, { deviceIds, concurrency: Number(args.concurrency) }));
+        console.log(`device mode: rolling out to ${count} devices...`);
+        // The rollout takes tens of seconds: say how far it is every 5 s (requests answered, on stderr).
+        const progress = setInterval(() => {
+            const { totalRequests, faultsInjected } = hub.stats;
+            console.error(`  ... ${((Date.now() - started) / 1000).toFixed(0)} s: ${totalRequests} requests answered, ${faultsInjected.throttle} throttled`);
+        }, 5000);
+        try {
+            await provider.create(deploymentInputs(hub.connectionString, { deviceIds, concurrency: Number(args.concurrency) }));
+        } finally {
+            clearInterval(progress);
+        }
         const seconds = (Date.now() - started) / 1000;
         const stats = hub.stats;
         console.log(`device mode: ${count} devices, ${(Number(args.throttle) * 100).toFixed(0)}% of requests throttled (Retry-After ${args["retry-after"]} s), concurrency ${args.concurrency}`);
