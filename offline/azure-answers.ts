@@ -1,14 +1,19 @@
 // Answers Pulumi's mock runtime the way Azure would, so the program sees realistic outputs offline: ARM ids,
 // <name>.azurecr.io, <name>.azure-devices.net, registry credentials and hub keys. Credentials are derived
 // from the resource name at run time (never written down) so every run and every stack agrees on them.
+// Dynamic resources are not answered here: their real providers run (DYNAMIC_PROVIDERS), EdgeDevice and
+// EdgeDeployment against a local IoT Hub emulator per hub (./iothub-emulator) whose devices act as healthy edgeAgents.
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { BlobEmulator, startBlobEmulator } from "./blob-emulator";
 import { DOCKER_IMAGE_TYPE } from "../components/image";
-import { configToml, contentHash, EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE, fleetConfigurationId, hostNameOf } from "../components/iot";
-import { armId, AZURE_TYPES, azureTypeOf, nameFromId, resourceGroupId as armResourceGroupId } from "../components/shared";
+import { EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE, EdgeDeploymentProvider, EdgeDeviceProvider, hostNameOf, type RegistryFactory } from "../components/iot";
+import { armId, AZURE_TYPES, azureTypeOf, type Clock, nameFromId, resourceGroupId as armResourceGroupId, type RetryPolicy, SECRET_MARKER, UserError } from "../components/shared";
+import { MODEL_VERSION_NUMBER_TYPE, ModelVersionNumberProvider } from "../components/ml";
+import { IotHubEmulator, startIotHubEmulator } from "./iothub-emulator";
 import { SECRET_SIG, SIG, unwrapSecrets } from "./wire-format";
+import type { dynamic } from "@pulumi/pulumi";
 import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
 
 export const OFFLINE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
@@ -74,39 +79,18 @@ function dockerImage(inputs: Record<string, any>): MockResourceResult {
     };
 }
 
-/** What the EdgeDevice provider returns after the hub generated the device's keys. */
-function edgeDevice(inputs: Record<string, any>): MockResourceResult {
-    const hostName = hostNameOf(inputs.serviceConnectionString);
-    const connectionString = `HostName=${hostName};DeviceId=${inputs.deviceId};SharedAccessKey=${fakeKey(`device:${hostName}:${inputs.deviceId}`)}`;
-    return {
-        id: inputs.deviceId,
-        state: { ...inputs, hostName, connectionString, configToml: configToml(connectionString), adopted: false },
-    };
-}
-
 /** Answers with plain inputs, as a provider sees them, then puts secret inputs back as secrets, as the engine does. */
-/** What the EdgeDeployment provider returns once the manifest is applied (every device at desired version 2). */
-function edgeDeployment(inputs: Record<string, any>): MockResourceResult {
-    const hash = contentHash(inputs.content, inputs.registryPassword);
-    const configurationId = inputs.mode === "fleet" ? fleetConfigurationId(inputs.name, hash) : "";
-    return {
-        id: configurationId || `${inputs.name}-devices`,
-        state: {
-            ...inputs,
-            hostName: hostNameOf(inputs.serviceConnectionString),
-            contentHash: hash,
-            configurationId,
-            appliedVersions: Object.fromEntries((inputs.deviceIds ?? []).map((id: string) => [id, 2])),
-        },
+function newResource(wireArgs: MockResourceArgs): MockResourceResult | Promise<MockResourceResult> {
+    const keepSecrets = (result: MockResourceResult): MockResourceResult => {
+        for (const [key, value] of Object.entries(wireArgs.inputs)) {
+            if (value && typeof value === "object" && (value as Record<string, unknown>)[SIG] === SECRET_SIG) result.state[key] = value;
+        }
+        return result;
     };
-}
-
-function newResource(wireArgs: MockResourceArgs): MockResourceResult {
-    const result = answerResource({ ...wireArgs, inputs: unwrapSecrets(wireArgs.inputs) });
-    for (const [key, value] of Object.entries(wireArgs.inputs)) {
-        if (value && typeof value === "object" && (value as Record<string, unknown>)[SIG] === SECRET_SIG) result.state[key] = value;
-    }
-    return result;
+    const answer = answerResource({ ...wireArgs, inputs: unwrapSecrets(wireArgs.inputs) }, wireArgs.inputs);
+    // Synchronous answers stay synchronous: the order in which registrations complete, hence the plan's order of
+    // resources, is the one every earlier offline plan had.
+    return answer instanceof Promise ? answer.then(keepSecrets) : keepSecrets(answer);
 }
 
 /**
@@ -185,11 +169,10 @@ function deepMerge(base: Record<string, unknown>, override: Record<string, unkno
     return result;
 }
 
-function answerResource(args: MockResourceArgs): MockResourceResult {
+function answerResource(args: MockResourceArgs, wireInputs: Record<string, unknown>): MockResourceResult | Promise<MockResourceResult> {
     if (args.id) return readExisting(args.type, args.id);
     if (args.type === DOCKER_IMAGE_TYPE) return dockerImage(args.inputs);
-    if (args.type === EDGE_DEVICE_TYPE) return edgeDevice(args.inputs);
-    if (args.type === EDGE_DEPLOYMENT_TYPE) return edgeDeployment(args.inputs);
+    if (DYNAMIC_PROVIDERS.has(args.type)) return dynamicResource(args, wireInputs);
     if (args.type === AZURE_TYPES.resourceGroup.token) {
         const name = args.inputs.resourceGroupName ?? args.name;
         return { id: resourceGroupId(name), state: { ...args.inputs, name } };
@@ -250,14 +233,7 @@ function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
                 },
             };
         case "azure-native:iothub:listIotHubResourceKeys":
-            return {
-                value: ["iothubowner", "service", "device", "registryRead", "registryReadWrite"].map((keyName) => ({
-                    keyName,
-                    primaryKey: fakeKey(`hub:${args.inputs.resourceName}:${keyName}:primary`),
-                    secondaryKey: fakeKey(`hub:${args.inputs.resourceName}:${keyName}:secondary`),
-                    rights: keyName,
-                })),
-            };
+            return hubKeys(args.inputs.resourceName);
         default:
             throw new Error(`the offline engine has no answer for ${args.token}; add one to offline/azure-answers.ts`);
     }
@@ -279,6 +255,147 @@ async function callStorage(args: MockCallArgs): Promise<MockCallResult> {
         default:
             return { serviceSasToken: storage.sasToken };
     }
+}
+
+/**
+ * The hub's shared access policies. iothubowner, the one the program uses, carries the key its emulator was
+ * started with (hubOwnerKey); the emulator knows no other policy. Answered at once, without waiting for the
+ * emulator to listen, so the order of registrations (hence the plan) is the same whether or not it was running.
+ */
+function hubKeys(resourceName: string): MockCallResult {
+    // Started (or reset for this run) now; the providers wait for it to listen.
+    void offlineHub(`${resourceName}.azure-devices.net`).catch(() => undefined);
+    return {
+        value: ["iothubowner", "service", "device", "registryRead", "registryReadWrite"].map((keyName) => ({
+            keyName,
+            primaryKey: keyName === "iothubowner" ? hubOwnerKey(resourceName) : fakeKey(`hub:${resourceName}:${keyName}:primary`),
+            secondaryKey: fakeKey(`hub:${resourceName}:${keyName}:secondary`),
+            rights: keyName,
+        })),
+    };
+}
+
+/** The iothubowner key of an offline hub: its emulator's own key, derived from the hub's name. */
+function hubOwnerKey(hubName: string): string {
+    return fakeKey(`hub:${hubName}:iothubowner:primary`);
+}
+
+// ---- IoT Hub: one emulator per hub host name, started on first use in the process and living as long as it;
+// reset on its first use in each run, so no run sees what an earlier one created (an edge device left over
+// would be adopted, and the plan would depend on what ran before it in the same process).
+
+interface OfflineHub {
+    emulator: Promise<IotHubEmulator>;
+    started?: IotHubEmulator;
+    /** The run that last used it. */
+    run: number;
+}
+
+const hubs = new Map<string, OfflineHub>();
+let currentRun = 0;
+
+/** Called by the engine as a run starts: hubs reset on first use, workspaces are those this run declares. */
+export function beginOfflineRun(): void {
+    currentRun += 1;
+    workspaceStorageAccounts.clear();
+}
+
+/** The emulators the latest run used, by host name (for tests: their devices, configurations and violations). */
+export function offlineHubs(): ReadonlyMap<string, IotHubEmulator> {
+    const used = new Map<string, IotHubEmulator>();
+    for (const hub of hubs.values()) if (hub.run === currentRun && hub.started) used.set(hub.started.hostName, hub.started);
+    return used;
+}
+
+function offlineHub(hostName: string): Promise<IotHubEmulator> {
+    const key = hostName.toLowerCase();
+    let hub = hubs.get(key);
+    if (!hub) {
+        hub = { emulator: startOfflineHub(hostName.split(".")[0]), run: currentRun };
+        const entry = hub;
+        hubs.set(key, entry);
+        entry.emulator.then(
+            (emulator) => (entry.started = emulator),
+            () => hubs.delete(key),
+        );
+    } else if (hub.run !== currentRun) {
+        hub.run = currentRun;
+        // Synchronously when it is up, so no request of this run can reach it before the reset.
+        if (hub.started) hub.started.reset();
+        else hub.emulator = hub.emulator.then((emulator) => (emulator.reset(), emulator));
+    }
+    return hub.emulator;
+}
+
+function startOfflineHub(hubName: string): Promise<IotHubEmulator> {
+    const hostName = `${hubName}.azure-devices.net`;
+    return startIotHubEmulator({
+        hubName,
+        // The owner key and device keys offline runs always had: derived from the names, the same in every process.
+        ownerKey: hubOwnerKey(hubName),
+        deviceKeys: ({ deviceId, slot, sequence }) => fakeKey(`device:${hostName}:${deviceId}:${slot}:${sequence}`),
+        // Devices that apply every deployment at once, so verifyRollout passes without waiting.
+        edgeAgents: "report-applied",
+        // Checked against the service swagger where it exists (this repository's tests, CI); a clone without the
+        // shared reference data still plans, unchecked.
+        swagger: "if-present",
+        unref: true,
+    });
+}
+
+/** What the providers connect with: a real azure-iothub Registry bound to the emulator of the connection string's hub. */
+const offlineRegistry: RegistryFactory = (connectionString) => {
+    const hostName = hostNameOf(connectionString);
+    const hub = hubs.get(hostName.toLowerCase())?.started;
+    if (!hub) throw new Error(`the offline engine has no IoT Hub ${hostName}`);
+    return hub.registryFactory(connectionString);
+};
+
+/** The emulator is local: failures are not worth minutes of backoff. */
+const OFFLINE_HUB_RETRY: RetryPolicy = { baseDelayMs: 5, maxDelayMs: 50, deadlineMs: 5_000 };
+
+/** Rollout polls wait on this clock: no real time passes, so a rollout that never settles fails at once. */
+function simulatedClock(): Clock {
+    let now = Date.now();
+    return {
+        now: () => now,
+        sleep: (ms) => {
+            now += ms;
+            return new Promise((resolve) => setImmediate(resolve));
+        },
+    };
+}
+
+/** Inputs a provider's check refused: the user's to fix, worded as the Pulumi engine reports check failures. */
+class CheckFailedError extends UserError {}
+
+/** The program's dynamic resources and their real providers: none is answered with made-up outputs. */
+const DYNAMIC_PROVIDERS = new Map<string, () => dynamic.ResourceProvider>([
+    [EDGE_DEVICE_TYPE, () => new EdgeDeviceProvider(offlineRegistry, OFFLINE_HUB_RETRY)],
+    [EDGE_DEPLOYMENT_TYPE, () => new EdgeDeploymentProvider(offlineRegistry, OFFLINE_HUB_RETRY, simulatedClock())],
+    [MODEL_VERSION_NUMBER_TYPE, () => new ModelVersionNumberProvider()],
+]);
+
+/** The ones that talk to an IoT Hub (serviceConnectionString input): their hub's emulator must be listening. */
+const HUB_TYPES = new Set([EDGE_DEVICE_TYPE, EDGE_DEPLOYMENT_TYPE]);
+
+/** Runs the real provider as the dynamic provider host would: check, then create with the checked inputs. */
+async function dynamicResource(args: MockResourceArgs, wireInputs: Record<string, unknown>): Promise<MockResourceResult> {
+    const provider = DYNAMIC_PROVIDERS.get(args.type)!();
+    const checked = await provider.check!(undefined, args.inputs);
+    if (checked.failures && checked.failures.length > 0) {
+        const isSecret = (name: string) => (wireInputs[name] as Record<string, unknown> | undefined)?.[SIG] === SECRET_SIG;
+        const problem = ({ property, reason }: dynamic.CheckFailure) => {
+            if (!property) return `${args.type} resource '${args.name}' has a problem: ${reason}`;
+            const value = isSecret(property) ? SECRET_MARKER : JSON.stringify(args.inputs[property]);
+            return `${args.type} resource '${args.name}': property ${property}${value === undefined ? "" : ` value ${value}`} has a problem: ${reason}`;
+        };
+        throw new CheckFailedError(checked.failures.map(problem).join("\n"));
+    }
+    const inputs = checked.inputs ?? args.inputs;
+    if (HUB_TYPES.has(args.type)) await offlineHub(hostNameOf(inputs.serviceConnectionString));
+    const { id, outs } = await provider.create(inputs);
+    return { id, state: outs ?? {} };
 }
 
 export const azureMocks: Mocks = { newResource, call };

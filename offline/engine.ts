@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { configText, qualifiedKey, readProjectFile, readYamlFile } from "../components/config";
 import { SECRET_MARKER, StackFileError } from "../components/shared";
-import { azureMocks } from "./azure-answers";
+import { azureMocks, beginOfflineRun } from "./azure-answers";
 import { ARCHIVE_SIG, ASSET_SIG, RESOURCE_SIG, SECRET_SIG, SIG, UNKNOWN_VALUE } from "./wire-format";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -57,6 +57,11 @@ export interface OfflineRun {
     plan: OfflinePlan;
     /** The program's exports as Pulumi values, for tests that check secrecy with pulumi.isSecret. */
     exports: Record<string, unknown>;
+    /**
+     * Each created resource's state as answered (inputs and outputs, e.g. what a dynamic provider's create
+     * returned), by URN, secrets replaced by SECRET_MARKER. Not part of the plan: what a deployment reports.
+     */
+    states: Record<string, Record<string, unknown>>;
 }
 
 export interface OfflineOptions {
@@ -106,8 +111,8 @@ export function readStackConfig(stack: string, projectDir = REPO_ROOT, overrides
 
 /**
  * Dynamic resources serialize their provider's code on registration (hundreds of milliseconds each, through
- * the V8 inspector). The offline engine never runs that code, so it skips the work; test/providers.test.ts
- * proves the providers do serialize and load as the Pulumi CLI will need them to.
+ * the V8 inspector). The offline engine runs the provider classes in-process, never the serialized code, so it
+ * skips the work; test/providers.test.ts proves the providers do serialize and load as the Pulumi CLI needs.
  */
 function skipProviderSerialization(): void {
     const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure");
@@ -116,6 +121,8 @@ function skipProviderSerialization(): void {
 
 export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
     skipProviderSerialization();
+    // The offline IoT Hubs start this run empty, whatever an earlier run in this process created.
+    beginOfflineRun();
     const projectDir = options.projectDir ?? REPO_ROOT;
     const { project, values, secretKeys } = readStackConfig(options.stack, projectDir, options.overrides);
     const recorder = new Recorder();
@@ -139,7 +146,8 @@ export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
                 for (const [name, value] of Object.entries(exports)) outputs[name] = await redactedValue(value);
                 // Drain registrations still in flight (waitForRPCs is the SDK's own, marked internal in its typings).
                 await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-                return { plan: { project, stack: options.stack, ...recorder.result(), outputs }, exports };
+                const { resources, invokes, states } = recorder.result();
+                return { plan: { project, stack: options.stack, resources, invokes, outputs }, exports, states };
             })(),
         ]);
     } finally {
@@ -191,14 +199,19 @@ function withoutProviderCode(inputs: Record<string, unknown>): Record<string, un
     return "__provider" in inputs ? { ...inputs, __provider: "[dynamic provider code]" } : inputs;
 }
 
-/** Does what the Pulumi engine does with additionalSecretOutputs, which the mock monitor ignores. */
-function markSecretOutputs(names: string[], callback: (error: unknown, response: any) => void) {
-    if (names.length === 0) return callback;
+/**
+ * Does what the Pulumi engine does with additionalSecretOutputs, which the mock monitor ignores, and hands the
+ * answered state (secrets marked) to `record`.
+ */
+function markSecretOutputs(names: string[], record: (state: Record<string, unknown>) => void, callback: (error: unknown, response: any) => void) {
     return (error: unknown, response: any) => {
         if (response) {
-            const state = response.getObject().toJavaScript();
-            for (const name of names) if (name in state) state[name] = { [SIG]: SECRET_SIG, value: state[name] };
-            response.setObject(Struct.fromJavaScript(state));
+            const state = response.getObject()?.toJavaScript() ?? {};
+            if (names.length > 0) {
+                for (const name of names) if (name in state) state[name] = { [SIG]: SECRET_SIG, value: state[name] };
+                response.setObject(Struct.fromJavaScript(state));
+            }
+            record(state);
         }
         callback(error, response);
     };
@@ -208,14 +221,16 @@ function markSecretOutputs(names: string[], callback: (error: unknown, response:
 class Recorder {
     private readonly resources: PlannedResource[] = [];
     private readonly invokes: PlannedInvoke[] = [];
+    private readonly states: Record<string, Record<string, unknown>> = {};
 
     attach(monitor: any): void {
         const register = monitor.registerResource.bind(monitor);
         monitor.registerResource = (req: any, callback: any) => {
             const type: string = req.getType();
             const name: string = req.getName();
+            const urn: string = monitor.newUrn(req.getParent(), type, name);
             this.resources.push({
-                urn: monitor.newUrn(req.getParent(), type, name),
+                urn,
                 type,
                 name,
                 operation: "create",
@@ -226,7 +241,10 @@ class Recorder {
                 retainOnDelete: req.getRetainondelete() === true,
                 inputs: withoutProviderCode(redactWireValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>),
             });
-            return register(req, markSecretOutputs(req.getAdditionalsecretoutputsList(), callback));
+            const record = (state: Record<string, unknown>) => {
+                if (req.getCustom()) this.states[urn] = withoutProviderCode(redactWireValue(state) as Record<string, unknown>);
+            };
+            return register(req, markSecretOutputs(req.getAdditionalsecretoutputsList(), record, callback));
         };
         const read = monitor.readResource.bind(monitor);
         monitor.readResource = (req: any, callback: any) => {
@@ -254,7 +272,7 @@ class Recorder {
         };
     }
 
-    result(): { resources: PlannedResource[]; invokes: PlannedInvoke[] } {
-        return { resources: this.resources, invokes: this.invokes };
+    result(): { resources: PlannedResource[]; invokes: PlannedInvoke[]; states: Record<string, Record<string, unknown>> } {
+        return { resources: this.resources, invokes: this.invokes, states: this.states };
     }
 }

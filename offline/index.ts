@@ -3,4 +3,5 @@
 // the tests all use it; the IoT Hub emulator (./iothub-emulator) and the blob emulator are what it talks to.
 export { findProjectDir, listStacks, outputValue, readStackConfig, redactWireValue, REPO_ROOT, runOffline, UNKNOWN_MARKER } from "./engine";
 export type { OfflineOptions, OfflinePlan, OfflineRun, PlannedInvoke, PlannedResource } from "./engine";
-export { existingAzureState, fakeKey, OFFLINE_SUBSCRIPTION_ID, OFFLINE_TENANT_ID, offlineBlobs } from "./azure-answers";
+export { existingAzureState, fakeKey, OFFLINE_SUBSCRIPTION_ID, OFFLINE_TENANT_ID, offlineBlobs, offlineHubs } from "./azure-answers";
+export type { IotHubEmulator } from "./iothub-emulator";

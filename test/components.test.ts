@@ -5,7 +5,7 @@ import type { NewIotHub } from "../components/config/loader";
 import { deployingClient } from "../components/shared/azure";
 import { IotHub } from "../components/iot/iotHub";
 import { MlWorkspace } from "../components/ml/mlWorkspace";
-import { OFFLINE_SUBSCRIPTION_ID } from "../offline/azure-answers";
+import { OFFLINE_SUBSCRIPTION_ID, offlineHubs } from "../offline/azure-answers";
 import { outputValue, runOffline } from "../offline/engine";
 import { armIdOf, resourceOfType } from "./support/plan-queries";
 
@@ -34,7 +34,7 @@ describe("ContainerRegistry", () => {
     });
 });
 
-/** Plans an IotHub with two edge devices tagged for a test environment. */
+/** Plans an IotHub with two edge devices tagged for a test environment; `emulator` is the offline hub it used. */
 async function planHub(sizing: Omit<NewIotHub, "existing">) {
     let hub!: IotHub;
     const { plan } = await runOffline({
@@ -44,12 +44,14 @@ async function planHub(sizing: Omit<NewIotHub, "existing">) {
             return {};
         },
     });
-    return { plan, hub };
+    const emulator = offlineHubs().get(`${sizing.name}.azure-devices.net`);
+    assert.ok(emulator, `the run used an offline hub ${sizing.name}`);
+    return { plan, hub, emulator };
 }
 
 describe("IotHub", () => {
     it("sizes the hub from its args and builds a secret iothubowner connection string", async () => {
-        const { plan, hub } = await planHub({ name: "test-hub-1", sku: "S2", units: 3, partitions: 8 });
+        const { plan, hub, emulator } = await planHub({ name: "test-hub-1", sku: "S2", units: 3, partitions: 8 });
         const resource = resourceOfType(plan, "azure-native:iothub:IotHubResource");
         assert.deepStrictEqual(resource.inputs.sku, { name: "S2", capacity: 3 });
         assert.deepStrictEqual((resource.inputs.properties as any).eventHubEndpoints.events.partitionCount, 8);
@@ -60,10 +62,12 @@ describe("IotHub", () => {
             (await outputValue(hub.serviceConnectionString)) as string,
             /^HostName=test-hub-1\.azure-devices\.net;SharedAccessKeyName=iothubowner;SharedAccessKey=[A-Za-z0-9+/=]+$/,
         );
+        // The hub's own key: the one its (offline) service accepts.
+        assert.strictEqual(await outputValue(hub.serviceConnectionString), emulator.connectionString);
     });
 
     it("registers each edge device as a child with the service credentials and tags, its secrets kept secret", async () => {
-        const { plan, hub } = await planHub({ name: "test-hub-2", sku: "S1", units: 1, partitions: 2 });
+        const { plan, hub, emulator } = await planHub({ name: "test-hub-2", sku: "S1", units: 1, partitions: 2 });
         const devices = plan.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/iot:EdgeDevice");
         const component = resourceOfType(plan, "edgeml:iot:IotHub");
         assert.deepStrictEqual(devices.map((d) => d.inputs.deviceId), ["edge-a", "edge-b"]);
@@ -80,6 +84,17 @@ describe("IotHub", () => {
         const tomls = (await outputValue(hub.deviceConfigTomls)) as Record<string, string>;
         assert.deepStrictEqual(Object.keys(tomls), ["edge-a", "edge-b"]);
         assert.match(tomls["edge-a"], /connection_string = "HostName=test-hub-2\.azure-devices\.net;DeviceId=edge-a;SharedAccessKey=/);
+        // Each identity exists in the hub, as an edge device with the twin tags, and its key is the one the hub generated.
+        const registry = emulator.registry();
+        const connectionStrings = (await outputValue(hub.deviceConnectionStrings)) as Record<string, string>;
+        for (const deviceId of ["edge-a", "edge-b"]) {
+            const identity = (await registry.get(deviceId)).responseBody;
+            assert.strictEqual(identity.capabilities?.iotEdge, true);
+            const key = identity.authentication?.symmetricKey?.primaryKey;
+            assert.strictEqual(connectionStrings[deviceId], `HostName=test-hub-2.azure-devices.net;DeviceId=${deviceId};SharedAccessKey=${key}`);
+            assert.ok(tomls[deviceId].includes(`connection_string = "${connectionStrings[deviceId]}"`));
+            assert.deepStrictEqual((await registry.getTwin(deviceId)).responseBody.tags, { environment: "test" });
+        }
     });
 });
 

@@ -4,8 +4,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { existingAzureState, fakeKey, OFFLINE_SUBSCRIPTION_ID, offlineBlobs } from "../offline/azure-answers";
+import { existingAzureState, OFFLINE_SUBSCRIPTION_ID, offlineBlobs, offlineHubs } from "../offline/azure-answers";
 import { OfflinePlan, outputValue, REPO_ROOT, runOffline } from "../offline/engine";
+import { restoreOfflineAzureAfterEach } from "./support/offline-state";
 import { createdOfType as created, resourceOfType } from "./support/plan-queries";
 
 const OWNED_TYPES = {
@@ -36,7 +37,8 @@ async function plan(overrides: Record<string, unknown>) {
 }
 
 describe("existing resources", () => {
-    afterEach(() => existingAzureState.clear());
+    // Tests below change existingAzureState and offlineBlobs: each gets them back as they were.
+    restoreOfflineAzureAfterEach();
 
     it("all new: creates every resource and reads none", async () => {
         const { plan: result } = await plan({});
@@ -46,8 +48,11 @@ describe("existing resources", () => {
 
     describe("all existing: group, registry, hub, workspace and a registered model", () => {
         let run: Awaited<ReturnType<typeof plan>>;
+        /** The existing hub's iothubowner key, as its emulator holds it (the hub is reset by the next run). */
+        let hubOwnerKey: string;
         before(async () => {
             run = await plan({ ...EXISTING, existingModel: "anomaly@latest" });
+            hubOwnerKey = offlineHubs().get("contoso-hub.azure-devices.net")!.ownerKey;
         });
 
         it("creates none of them and reads each by its resource id", () => {
@@ -71,6 +76,10 @@ describe("existing resources", () => {
             assert.strictEqual(device.inputs.serviceConnectionString, "[secret]");
             assert.ok(run.plan.invokes.some((i) => i.token === "azure-native:iothub:listIotHubResourceKeys" && i.inputs.resourceName === "contoso-hub" && i.inputs.resourceGroupName === "iot-rg"));
             assert.strictEqual(await outputValue(run.exports.iotHubHostName as pulumi.Output<string>), "contoso-hub.azure-devices.net");
+            // The key is the existing hub's own (its emulator's), and the device identity was created there.
+            const connectionString = await outputValue(run.exports.iotHubServiceConnectionString as pulumi.Output<string>);
+            assert.strictEqual(connectionString, `HostName=contoso-hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=${hubOwnerKey}`);
+            assert.strictEqual(run.states[device.urn].hostName, "contoso-hub.azure-devices.net");
         });
 
         it("wires the existing registry's credentials into the image and the deployment, as secrets", async () => {
@@ -83,7 +92,9 @@ describe("existing resources", () => {
                 assert.strictEqual(run.plan.outputs[name], "[secret]", name);
             }
             const text = JSON.stringify(run.plan);
-            assert.ok(!text.includes(fakeKey("acr:contosoacr:1")) && !text.includes(fakeKey("hub:contoso-hub:iothubowner:primary")));
+            const password = await outputValue(run.exports.registryAdminPassword as pulumi.Output<string>);
+            assert.ok(password.length > 0 && !text.includes(password), "no registry password in the plan");
+            assert.ok(!text.includes(hubOwnerKey), "no hub key in the plan");
         });
 
         it("resolves @latest to the newest registered version and records it on the image", async () => {
@@ -140,6 +151,7 @@ describe("existing resources", () => {
         const overrides = { existingWorkspace: EXISTING.existingWorkspace, existingModel: "anomaly:3" };
         const tagOf = (result: OfflinePlan) => String(resourceOfType(result, "docker:index/image:Image").inputs.imageName).split(":").pop();
         const before = tagOf((await plan(overrides)).plan);
+        // The blob is put back by restoreOfflineAzureAfterEach, whatever happens here.
         const [blob, bytes] = [...offlineBlobs].find(([name]) => name.endsWith("/anomaly/3/model.json"))!;
         offlineBlobs.set(blob, Buffer.from(bytes.toString("utf8").replace(/"anomalyClass":\s*(\d+)/, '"anomalyClass": $1, "retrained": true')));
         assert.notStrictEqual(tagOf((await plan(overrides)).plan), before);
@@ -152,7 +164,6 @@ describe("existing resources", () => {
             assert.ok(!error.message.includes("sig="), error.message);
             return true;
         });
-        offlineBlobs.delete(blob);
     });
 
     it("stops with the fix when the existing registry's admin user is off", async () => {

@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { offlineHubs } from "../offline/azure-answers";
 import { OfflinePlan, REPO_ROOT, listStacks, runOffline } from "../offline/engine";
 import { STATEFUL_TYPES, createdOfType as created } from "./support/plan-queries";
 import { copyProject, removeProject } from "./support/project-copy";
@@ -34,14 +35,31 @@ function normalized(plan: OfflinePlan, stack: string, as: string): unknown {
 describe("stacks: dev and prod differ only in their Pulumi.<stack>.yaml", function () {
     this.timeout(60_000);
     const plans = new Map<string, OfflinePlan>();
+    /** What each stack's offline hubs saw (the emulators are reset by the next run, so it is copied here). */
+    const hubs = new Map<string, { hostName: string; validating: boolean; requests: number; violations: unknown[] }[]>();
     before(async () => {
-        for (const stack of listStacks()) plans.set(stack, (await runOffline({ stack })).plan);
+        for (const stack of listStacks()) {
+            plans.set(stack, (await runOffline({ stack })).plan);
+            hubs.set(stack, [...offlineHubs().values()].map((hub) => ({ hostName: hub.hostName, validating: hub.validating, requests: hub.stats.totalRequests, violations: [...hub.violations] })));
+        }
     });
 
     it("every stack file in the repository evaluates", () => {
         assert.deepStrictEqual([...plans.keys()], listStacks());
         assert.ok(plans.has("dev") && plans.has("prod"));
         for (const [stack, plan] of plans) assert.ok(plan.resources.some((r) => r.custom), stack);
+    });
+
+    it("every stack's devices and deployment reach its hub in requests the IoT Hub service swagger allows", () => {
+        for (const stack of listStacks()) {
+            const seen = hubs.get(stack)!;
+            assert.deepStrictEqual(seen.map((hub) => hub.hostName), [plans.get(stack)!.outputs.iotHubHostName], stack);
+            for (const hub of seen) {
+                assert.strictEqual(hub.validating, true, `${stack}: ${hub.hostName} checks requests against the swagger in this repository`);
+                assert.ok(hub.requests > 0, `${stack}: ${hub.hostName} was used`);
+                assert.deepStrictEqual(hub.violations, [], `${stack}: ${hub.hostName}`);
+            }
+        }
     });
 
     it("prod protects every stateful resource it creates, dev none", () => {

@@ -50,6 +50,13 @@ export class DeploymentStore {
 
   constructor(private readonly devices: DeviceStore) {}
 
+  /** Forgets every configuration; etags and creation order start again. */
+  clear(): void {
+    this.configurations.clear();
+    this.etags.reset();
+    this.created = 0;
+  }
+
   get(id: string): JsonObject {
     return this.json(this.find(id));
   }

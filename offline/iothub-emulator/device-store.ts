@@ -69,10 +69,34 @@ export interface DeviceState {
 
 const KEY_BYTES = 32;
 
+/** Which of a device's two SAS keys the hub is generating, and how many times it generated that one before. */
+export interface KeyRequest {
+  deviceId: string;
+  slot: "primary" | "secondary";
+  /** 1 for the first key of this slot of this device id, 2 after a rotation, ... (restarts on reset). */
+  sequence: number;
+}
+
+/** Makes the SAS keys the hub generates: base64 of 16 to 64 bytes. Default: 32 random bytes. */
+export type KeyGenerator = (request: KeyRequest) => string;
+
+export const randomKeys: KeyGenerator = () => randomBytes(KEY_BYTES).toString("base64");
+
 export class DeviceStore {
   private readonly devices = new Map<string, DeviceState>();
   private readonly etags = new EtagSource();
+  private readonly keySequences = new Map<string, number>();
   private generation = 0;
+
+  constructor(private readonly generateKey: KeyGenerator = randomKeys) {}
+
+  /** Forgets every device; etags, generation ids and key sequences start again, as in a new hub. */
+  clear(): void {
+    this.devices.clear();
+    this.etags.reset();
+    this.keySequences.clear();
+    this.generation = 0;
+  }
 
   all(): DeviceState[] {
     return [...this.devices.values()];
@@ -100,7 +124,7 @@ export class DeviceStore {
       status: input.status ?? "enabled",
       statusReason: input.statusReason ?? null,
       statusUpdatedTime: now,
-      authentication: normalizeAuthentication(input.authentication),
+      authentication: normalizeAuthentication(input.authentication, this.keysFor(deviceId)),
       iotEdge: input.capabilities?.iotEdge ?? false,
       twin: this.newTwin(),
       modules: new Map(),
@@ -121,7 +145,7 @@ export class DeviceStore {
     if (status !== device.status) device.statusUpdatedTime = new Date().toISOString();
     device.status = status;
     device.statusReason = input.statusReason ?? null;
-    device.authentication = normalizeAuthentication(input.authentication);
+    device.authentication = normalizeAuthentication(input.authentication, this.keysFor(deviceId));
     device.iotEdge = input.capabilities?.iotEdge ?? device.iotEdge;
     device.etag = this.etags.next();
     this.ensureSystemModules(device);
@@ -189,24 +213,35 @@ export class DeviceStore {
     twin.etag = this.etags.next();
   }
 
+  /** Generates keys for one device id, counting per slot so a rotation gets a new key. */
+  private keysFor(deviceId: string): (slot: KeyRequest["slot"]) => string {
+    return (slot) => {
+      const counter = `${slot}:${deviceId}`;
+      const sequence = (this.keySequences.get(counter) ?? 0) + 1;
+      this.keySequences.set(counter, sequence);
+      return checkedKey(this.generateKey({ deviceId, slot, sequence }), "generated");
+    };
+  }
+
   private nextGenerationId(): string {
     this.generation += 1;
     return `6380000000${String(this.generation).padStart(8, "0")}`;
   }
 }
 
-function normalizeAuthentication(input: DeviceInput["authentication"]): Authentication {
+function normalizeAuthentication(input: DeviceInput["authentication"], generate: (slot: KeyRequest["slot"]) => string): Authentication {
   const type = input?.type ?? "sas";
   const keys = input?.symmetricKey;
   const thumbprints = input?.x509Thumbprint;
   if (type === "selfSigned" && !thumbprints?.primaryThumbprint) {
     throw badRequest("ArgumentInvalid", "selfSigned authentication needs x509Thumbprint.primaryThumbprint");
   }
+  const keyOrGenerated = (key: string | null | undefined, slot: KeyRequest["slot"]): string => (key ? checkedKey(key, "given") : generate(slot));
   return {
     type,
     symmetricKey:
       type === "sas"
-        ? { primaryKey: keyOrGenerated(keys?.primaryKey), secondaryKey: keyOrGenerated(keys?.secondaryKey) }
+        ? { primaryKey: keyOrGenerated(keys?.primaryKey, "primary"), secondaryKey: keyOrGenerated(keys?.secondaryKey, "secondary") }
         : { primaryKey: null, secondaryKey: null },
     x509Thumbprint: {
       primaryThumbprint: thumbprints?.primaryThumbprint ?? null,
@@ -215,10 +250,11 @@ function normalizeAuthentication(input: DeviceInput["authentication"]): Authenti
   };
 }
 
-function keyOrGenerated(key: string | null | undefined): string {
-  if (!key) return randomBytes(KEY_BYTES).toString("base64");
+/** A key as the service accepts it; a bad generated one is the emulator's configuration error, not the client's. */
+function checkedKey(key: string, origin: "given" | "generated"): string {
   const bytes = Buffer.from(key, "base64");
   if (bytes.toString("base64") !== key || bytes.length < 16 || bytes.length > 64) {
+    if (origin === "generated") throw new Error(`the emulator's key generator returned "${key}", which is not base64 of 16 to 64 bytes`);
     throw badRequest("ArgumentInvalid", "symmetric keys must be base64 encoded and 16 to 64 bytes long");
   }
   return key;

@@ -8,6 +8,11 @@ export class EtagSource {
     this.counter += 1;
     return Buffer.from(String(this.counter)).toString("base64");
   }
+
+  /** Starts the sequence again (the emulator's reset: a fresh hub issues the same etags). */
+  reset(): void {
+    this.counter = 0;
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * A local IoT Hub service (data-plane REST API) for tests, driven through the real azure-iothub SDK.
+ * A local IoT Hub service (data-plane REST API) for tests and the offline engine, driven through the real
+ * azure-iothub SDK (options: README.md).
  *
  *   const hub = await startIotHubEmulator({ hubName: "test-hub" });
  *   const registry = hub.registry();          // a real azure-iothub Registry bound to the emulator
@@ -8,13 +9,17 @@
  *   await hub.stop();
  */
 import { randomBytes } from "crypto";
+import { existsSync } from "fs";
 import * as http from "http";
-import { Registry, SharedAccessSignature } from "azure-iothub";
+// The SDK's modules themselves, not its index, which loads the AMQP client too (a fifth of a second per process).
+import { Registry } from "azure-iothub/dist/registry";
+import * as SharedAccessSignature from "azure-iothub/dist/shared_access_signature";
 import { configurationOperations } from "./api-configurations";
 import { deviceOperations } from "./api-devices";
 import { twinOperations } from "./api-twins";
 import { DeploymentStore } from "./deployment-store";
-import { DeviceStore } from "./device-store";
+import { DeviceStore, KeyGenerator, randomKeys } from "./device-store";
+import { EDGE_AGENT_BEHAVIOURS, EdgeAgentBehaviour, reportAppliedDeployments } from "./edge-agents";
 import { FaultInjector, FaultPlan } from "./fault-injector";
 import { JsonObject } from "./json";
 import { RegistryFactory, loopbackRegistryFactory } from "./loopback-registry";
@@ -22,20 +27,37 @@ import { HubStores } from "./operations";
 import { EmulatorStats, RequestLogEntry, RequestStats } from "./request-stats";
 import { HubCredentials } from "./sas-auth";
 import { Violation, listenOnLoopback } from "./server";
-import { SwaggerValidator, defaultSwaggerPath } from "./swagger-validator";
+import { RoutingOnlyMatcher } from "./route-table";
+import { RequestMatcher, SwaggerValidator, defaultSwaggerPath } from "./swagger-validator";
 
+export type { KeyGenerator, KeyRequest } from "./device-store";
+export type { EdgeAgentBehaviour } from "./edge-agents";
 export type { FaultKind, FaultPlan, ScriptStep } from "./fault-injector";
 export type { Json, JsonObject } from "./json";
 export type { RegistryFactory } from "./loopback-registry";
 export type { EmulatorStats, RequestLogEntry } from "./request-stats";
 export type { Violation } from "./server";
-export { SDK_API_VERSION, SPEC_API_VERSION } from "./swagger-validator";
+export { EMULATED_ROUTES } from "./route-table";
+export { SDK_API_VERSION, SPEC_API_VERSION, defaultSwaggerPath } from "./swagger-validator";
 
 export interface IotHubEmulatorOptions {
   /** The hub's name; its host name is `<hubName>.azure-devices.net`. Default "test-hub". */
   hubName?: string;
   /** Swagger to check requests against; default `<repo>/../shared/reference/iothub-service-swagger.json`. */
   swaggerPath?: string;
+  /**
+   * "required" (default): every request is checked against the swagger, which must exist. "if-present": checked
+   * when the file exists; without it requests are only routed (route-table.ts) and `hub.validating` is false.
+   */
+  swagger?: "required" | "if-present";
+  /** The iothubowner policy's key (base64 of 16 to 64 bytes); default 32 random bytes, new for every emulator. */
+  ownerKey?: string;
+  /** Makes the SAS keys of devices created (or updated) without keys; default 32 random bytes each. */
+  deviceKeys?: KeyGenerator;
+  /** "report-applied": every edge device acts as a healthy edgeAgent on each deployment (edge-agents.ts). Default "silent". */
+  edgeAgents?: EdgeAgentBehaviour;
+  /** Let the process exit while the emulator runs (an instance shared by a process and never stopped). */
+  unref?: boolean;
   /** Delay before each request is handled, e.g. to make client concurrency visible in `stats.maxInFlight`. */
   latencyMs?: number;
   faults?: FaultPlan;
@@ -67,6 +89,11 @@ export interface RawResponse {
 
 const OWNER_POLICY = "iothubowner";
 
+function isSasKey(key: string): boolean {
+  const bytes = Buffer.from(key, "base64");
+  return bytes.toString("base64") === key && bytes.length >= 16 && bytes.length <= 64;
+}
+
 export function startIotHubEmulator(options: IotHubEmulatorOptions = {}): Promise<IotHubEmulator> {
   return IotHubEmulator.start(options);
 }
@@ -80,8 +107,11 @@ export class IotHubEmulator {
   readonly faults = new FaultInjector();
   /** Delay before each request is handled; can be changed between requests. */
   latencyMs: number;
+  /** "report-applied" when simulated edgeAgents report on deployments by themselves. */
+  readonly edgeAgents: EdgeAgentBehaviour;
   private readonly credentials: HubCredentials;
   private readonly stores: HubStores;
+  private matcher?: RequestMatcher;
   private readonly requestStats = new RequestStats();
   private readonly recordedViolations: Violation[] = [];
   // One keep-alive agent for every Registry bound to this emulator, destroyed on stop() so no socket outlives it.
@@ -92,19 +122,23 @@ export class IotHubEmulator {
 
   static async start(options: IotHubEmulatorOptions): Promise<IotHubEmulator> {
     const emulator = new IotHubEmulator(options);
+    const swaggerFile = options.swaggerPath ?? defaultSwaggerPath();
+    const routingOnly = options.swagger === "if-present" && !existsSync(swaggerFile);
+    emulator.matcher = routingOnly ? new RoutingOnlyMatcher() : SwaggerValidator.forFile(swaggerFile);
     const { server, port } = await listenOnLoopback({
-      validator: SwaggerValidator.forFile(options.swaggerPath ?? defaultSwaggerPath()),
+      validator: emulator.matcher,
       credentials: emulator.credentials,
       operations: {
         ...deviceOperations(emulator.stores),
         ...twinOperations(emulator.stores),
         ...configurationOperations(emulator.stores),
       },
-      stores: emulator.stores,
       faults: emulator.faults,
       stats: emulator.requestStats,
       violations: emulator.recordedViolations,
       latencyMs: () => emulator.latencyMs,
+      settle: () => emulator.settle(),
+      unref: options.unref,
     });
     emulator.server = server;
     emulator.boundPort = port;
@@ -114,16 +148,19 @@ export class IotHubEmulator {
 
   private constructor(options: IotHubEmulatorOptions) {
     this.hubName = options.hubName ?? "test-hub";
+    if (options.ownerKey !== undefined && !isSasKey(options.ownerKey)) throw new Error("ownerKey must be base64 of 16 to 64 bytes");
     this.credentials = {
       hostName: `${this.hubName}.azure-devices.net`,
       keyName: OWNER_POLICY,
-      // Generated per run: the emulator never has a fixed key anybody could mistake for a real one.
-      key: randomBytes(32).toString("base64"),
+      // Generated per emulator unless given (the offline engine derives one from the hub's name, never a real key).
+      key: options.ownerKey ?? randomBytes(32).toString("base64"),
     };
     this.hostName = this.credentials.hostName;
     this.connectionString = `HostName=${this.hostName};SharedAccessKeyName=${OWNER_POLICY};SharedAccessKey=${this.credentials.key}`;
-    const devices = new DeviceStore();
+    const devices = new DeviceStore(options.deviceKeys ?? randomKeys);
     this.stores = { devices, deployments: new DeploymentStore(devices) };
+    this.edgeAgents = options.edgeAgents ?? "silent";
+    if (!EDGE_AGENT_BEHAVIOURS.includes(this.edgeAgents)) throw new Error(`edgeAgents must be one of ${EDGE_AGENT_BEHAVIOURS.join(", ")}`);
     if (options.faults) this.faults.configure(options.faults);
     this.latencyMs = options.latencyMs ?? 0;
   }
@@ -142,6 +179,16 @@ export class IotHubEmulator {
   /** A real azure-iothub Registry for this hub's owner connection string, bound to the emulator. */
   registry(): Registry {
     return this.registryFactory(this.connectionString);
+  }
+
+  /** The iothubowner policy's key, the one `connectionString` carries. */
+  get ownerKey(): string {
+    return this.credentials.key;
+  }
+
+  /** Whether requests are checked against the swagger (false only with `swagger: "if-present"` and no file). */
+  get validating(): boolean {
+    return this.matcher?.validates ?? false;
   }
 
   /** Requests that did not match the swagger (each also answered with 400). */
@@ -163,10 +210,21 @@ export class IotHubEmulator {
     this.recordedViolations.length = 0;
   }
 
+  /**
+   * Back to a hub nobody has used: no devices, no configurations, no records, no fault plan; etags, generation ids
+   * and generated key sequences start again. Keys, port and options stay.
+   */
+  reset(): void {
+    this.stores.deployments.clear();
+    this.stores.devices.clear();
+    this.faults.clear();
+    this.resetRecords();
+  }
+
   /** Acts as the device (moduleId undefined) or one of its modules reporting properties; merges like a twin patch. */
   setReported(deviceId: string, moduleId: string | undefined, properties: JsonObject): void {
     this.stores.devices.setReported(deviceId, moduleId, properties);
-    this.stores.deployments.reconcile();
+    this.settle();
   }
 
   /** Acts as the device's IoT Edge agent reporting on the deployment it received. */
@@ -185,6 +243,12 @@ export class IotHubEmulator {
       );
     }
     this.setReported(deviceId, "$edgeAgent", properties);
+  }
+
+  /** After any change: deployments reach the devices they target, then simulated agents (if any) report on them. */
+  private settle(): void {
+    this.stores.deployments.reconcile();
+    if (this.edgeAgents === "report-applied") reportAppliedDeployments(this.stores.devices);
   }
 
   /**

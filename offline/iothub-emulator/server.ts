@@ -7,10 +7,10 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import { FaultInjector } from "./fault-injector";
 import { HubError, hubErrorBody } from "./hub-errors";
-import { HubStores, OperationRequest, OperationResponse, OperationTable } from "./operations";
+import { OperationRequest, OperationResponse, OperationTable } from "./operations";
 import { RequestLogEntry, RequestStats } from "./request-stats";
 import { HubCredentials, checkSharedAccessSignature } from "./sas-auth";
-import { SpecViolation, SwaggerValidator } from "./swagger-validator";
+import { RequestMatcher, SpecViolation } from "./swagger-validator";
 
 export interface Violation {
   method: string;
@@ -20,15 +20,19 @@ export interface Violation {
 }
 
 export interface HubServerParts {
-  validator: SwaggerValidator;
+  /** The swagger validator, or routing alone when the emulator runs without the swagger. */
+  validator: RequestMatcher;
   credentials: HubCredentials;
   operations: OperationTable;
-  stores: HubStores;
   faults: FaultInjector;
   stats: RequestStats;
   violations: Violation[];
   /** Read per request so tests can change it while the emulator runs. */
   latencyMs: () => number;
+  /** Runs after every request that may have changed state: deployments reconcile, simulated agents report. */
+  settle: () => void;
+  /** Let the process exit while the server runs: the listening socket and every accepted connection are unref'd. */
+  unref?: boolean;
 }
 
 export async function listenOnLoopback(parts: HubServerParts): Promise<{ server: http.Server; port: number }> {
@@ -44,6 +48,10 @@ export async function listenOnLoopback(parts: HubServerParts): Promise<{ server:
     server.once("error", reject);
     server.listen(0, "127.0.0.1", resolve);
   });
+  if (parts.unref) {
+    server.unref();
+    server.on("connection", (socket) => socket.unref());
+  }
   return { server, port: (server.address() as AddressInfo).port };
 }
 
@@ -61,6 +69,11 @@ async function serve(parts: HubServerParts, request: http.IncomingMessage, respo
   try {
     matched = parts.validator.validate({ method, pathname: url.pathname, query: url.searchParams, headers: request.headers, body });
   } catch (error) {
+    // Routing alone (no swagger) answers an unknown route or a body that is not JSON as the service would.
+    if (error instanceof HubError) {
+      send(response, errorResponse(error));
+      return;
+    }
     if (!(error instanceof SpecViolation)) throw error;
     recordViolation(parts, entry, error);
     send(response, errorResponse(new HubError(400, "ArgumentInvalid", `Swagger violation: ${error.message}`)));
@@ -115,7 +128,7 @@ function runHandler(parts: HubServerParts, operationId: string, request: Operati
     throw error;
   } finally {
     // Runs on failure too: a bulk request can fail some devices after changing others.
-    if (handler.mutates) parts.stores.deployments.reconcile();
+    if (handler.mutates) parts.settle();
   }
 }
 

@@ -6,6 +6,8 @@ import Module = require("module");
 import { EdgeDeploymentProvider } from "../../components/iot/edgeDeploymentProvider";
 import { EdgeDeviceProvider } from "../../components/iot/edgeDeviceProvider";
 import { deploymentInputs, manifestFor, IMAGE_B } from "../../offline/sample-deployment";
+import { startIotHubEmulator } from "../../offline/iothub-emulator";
+import { FAST_RETRY } from "./fast-retry";
 
 async function load(provider: object): Promise<{ size: number; handler: any }> {
     const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
@@ -20,9 +22,15 @@ async function main(): Promise<void> {
     const device = await load(new EdgeDeviceProvider());
     const check = await device.handler.check({}, { serviceConnectionString: connectionString, deviceId: "bad/id", tags: {} });
     const deployment = await load(new EdgeDeploymentProvider());
-    const olds = { ...deploymentInputs(connectionString, { mode: "fleet" }), hostName: "h.azure-devices.net", contentHash: "0", configurationId: "c", appliedVersions: {} };
-    const diff = await deployment.handler.diff("c", olds, deploymentInputs(connectionString, { mode: "fleet", content: manifestFor(IMAGE_B) }));
-    console.log(JSON.stringify({ deviceCheck: check.failures, deploymentDiff: diff, sizes: [device.size, deployment.size] }));
+    // The state to diff against is what the provider created in a hub (the emulator's), not made up here.
+    const hub = await startIotHubEmulator({ hubName: "serialize-hub" });
+    try {
+        const created = await new EdgeDeploymentProvider(hub.registryFactory, FAST_RETRY).create(deploymentInputs(hub.connectionString, { mode: "fleet" }));
+        const diff = await deployment.handler.diff(created.id, created.outs, deploymentInputs(hub.connectionString, { mode: "fleet", content: manifestFor(IMAGE_B) }));
+        console.log(JSON.stringify({ deviceCheck: check.failures, deploymentDiff: diff, sizes: [device.size, deployment.size] }));
+    } finally {
+        await hub.stop();
+    }
 }
 
 main().catch((error) => {
