@@ -295,10 +295,20 @@ const hubs = new Map<string, OfflineHub>();
 let currentRun = 0;
 
 /** Called by the engine as a run starts: hubs reset on first use, workspaces are those this run declares. */
-export function beginOfflineRun(): void {
+export function beginOfflineRun(previous?: { resources: Array<{ type: string; name: string; state?: Record<string, unknown> }> }): void {
     currentRun += 1;
     workspaceStorageAccounts.clear();
+    previousStates.clear();
+    for (const resource of previous?.resources ?? []) if (resource.state) previousStates.set(`${resource.type}::${resource.name}`, resource.state);
 }
+
+/**
+ * Dynamic resources whose provider keeps plain data and calls no service: a run given a previous plan starts them
+ * from its recorded state and calls diff and update as `pulumi up` would, so a changed model file shows as the next
+ * version. (The hub's resources keep secrets, which a plan only holds redacted: they are always created afresh.)
+ */
+export const REPLAYED_TYPES: ReadonlySet<string> = new Set([MODEL_VERSION_NUMBER_TYPE]);
+const previousStates = new Map<string, Record<string, unknown>>();
 
 /** The emulators the latest run used, by host name (for tests: their devices, configurations and violations). */
 export function offlineHubs(): ReadonlyMap<string, IotHubEmulator> {
@@ -393,6 +403,13 @@ async function dynamicResource(args: MockResourceArgs, wireInputs: Record<string
         throw new CheckFailedError(checked.failures.map(problem).join("\n"));
     }
     const inputs = checked.inputs ?? args.inputs;
+    const olds = REPLAYED_TYPES.has(args.type) ? previousStates.get(`${args.type}::${args.name}`) : undefined;
+    if (olds) {
+        // As the engine does with state: unchanged keeps it, a change updates it, a replacement creates anew.
+        const diff = await provider.diff!(args.name, olds, inputs);
+        if (!diff.changes) return { id: args.name, state: olds };
+        if ((diff.replaces ?? []).length === 0) return { id: args.name, state: (await provider.update!(args.name, olds, inputs)).outs ?? {} };
+    }
     if (HUB_TYPES.has(args.type)) await offlineHub(hostNameOf(inputs.serviceConnectionString));
     const { id, outs } = await provider.create(inputs);
     return { id, state: outs ?? {} };

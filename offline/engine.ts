@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { configText, qualifiedKey, readProjectFile, readYamlFile } from "../components/config";
 import { SECRET_MARKER, StackFileError } from "../components/shared";
-import { azureMocks, beginOfflineRun } from "./azure-answers";
+import { azureMocks, beginOfflineRun, REPLAYED_TYPES } from "./azure-answers";
 import { ARCHIVE_SIG, ASSET_SIG, RESOURCE_SIG, SECRET_SIG, SIG, UNKNOWN_VALUE } from "./wire-format";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -37,6 +37,13 @@ export interface PlannedResource {
     retainOnDelete: boolean;
     /** Inputs as sent to the engine, secrets replaced by SECRET_MARKER. */
     inputs: Record<string, unknown>;
+    /** Inputs whose change replaces the resource (its replaceOnChanges option), when it has any. */
+    replaceOnChanges?: string[];
+    /**
+     * The state of a resource whose provider keeps plain data only (the model version number): what a later run
+     * given this plan as `previous` starts from, as `pulumi up` starts from the stack's state.
+     */
+    state?: Record<string, unknown>;
 }
 
 export interface PlannedInvoke {
@@ -72,6 +79,8 @@ export interface OfflineOptions {
     overrides?: Record<string, unknown>;
     /** Where Pulumi.yaml and the stack files live. */
     projectDir?: string;
+    /** An earlier plan of the stack standing in for its state (see PlannedResource.state). */
+    previous?: OfflinePlan;
 }
 
 /** The stacks of a project: every Pulumi.<stack>.yaml beside its Pulumi.yaml. */
@@ -122,7 +131,7 @@ function skipProviderSerialization(): void {
 export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
     skipProviderSerialization();
     // The offline IoT Hubs start this run empty, whatever an earlier run in this process created.
-    beginOfflineRun();
+    beginOfflineRun(options.previous);
     const projectDir = options.projectDir ?? REPO_ROOT;
     const { project, values, secretKeys } = readStackConfig(options.stack, projectDir, options.overrides);
     const recorder = new Recorder();
@@ -229,7 +238,8 @@ class Recorder {
             const type: string = req.getType();
             const name: string = req.getName();
             const urn: string = monitor.newUrn(req.getParent(), type, name);
-            this.resources.push({
+            const replaceOnChanges: string[] = req.getReplaceonchangesList();
+            const planned: PlannedResource = {
                 urn,
                 type,
                 name,
@@ -240,9 +250,13 @@ class Recorder {
                 protect: req.getProtect() === true,
                 retainOnDelete: req.getRetainondelete() === true,
                 inputs: withoutProviderCode(redactWireValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>),
-            });
+                ...(replaceOnChanges.length > 0 && { replaceOnChanges }),
+            };
+            this.resources.push(planned);
             const record = (state: Record<string, unknown>) => {
-                if (req.getCustom()) this.states[urn] = withoutProviderCode(redactWireValue(state) as Record<string, unknown>);
+                if (!req.getCustom()) return;
+                this.states[urn] = withoutProviderCode(redactWireValue(state) as Record<string, unknown>);
+                if (REPLAYED_TYPES.has(type)) planned.state = this.states[urn];
             };
             return register(req, markSecretOutputs(req.getAdditionalsecretoutputsList(), record, callback));
         };

@@ -198,7 +198,7 @@ async function classify(previous: PlannedResource, current: PlannedResource, bef
         inputs = inputs.filter((c) => !(c.path === "location" && normalizedLocation(c.before) === normalizedLocation(c.after)));
         if (inputs.length === 0) return undefined;
         // The resource's own replaceOnChanges (the program's create-only properties) replace too, as in the engine.
-        replaceKeys = [...(AZURE_REPLACE_INPUTS[current.type] ?? AZURE_DEFAULT_REPLACE_INPUTS), "location", ...((current as PlannedResource & { replaceOnChanges?: string[] }).replaceOnChanges ?? [])];
+        replaceKeys = [...(AZURE_REPLACE_INPUTS[current.type] ?? AZURE_DEFAULT_REPLACE_INPUTS), "location", ...(current.replaceOnChanges ?? [])];
         if (!AZURE_REPLACE_INPUTS[current.type]) notes.push("offline replacement rules unknown for this type: only resourceGroupName and location are taken to replace");
     }
 

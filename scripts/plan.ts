@@ -34,7 +34,8 @@ async function main(): Promise<number> {
     const projectDir = findProjectDir();
     // Read before this run writes: `--diff out/<stack>/plan.json` means the plan of the previous run.
     const previous = args.diff ? loadPreviousPlan(args.diff, args.stack, projectDir) : undefined;
-    const { plan } = await runOffline({ stack: args.stack, projectDir });
+    // The previous plan stands in for the stack's state, as in `pulumi up` (the model's version numbering).
+    const { plan } = await runOffline({ stack: args.stack, projectDir, previous: previous?.plan });
     const outDir = path.join(projectDir, "out", args.stack);
     fs.mkdirSync(outDir, { recursive: true });
     const written = [writeJson(path.join(outDir, "plan.json"), plan)];

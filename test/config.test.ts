@@ -48,10 +48,10 @@ describe("config loader", () => {
         assert.match(staging.iotHub.name, /^edgeml-staging-eu[0-9a-f]{4}-hub$/);
     });
 
-    it("derives the model version from the file's content unless one is given", () => {
+    it("leaves the model version to the registration's numbering unless a whole number is given", () => {
         const derived = loadConfig(devConfigWith({}));
-        assert.match(derived.model.version, /^[0-9a-f]{12}$/);
-        assert.strictEqual(derived.model.version, created(derived.model).file.sha256.slice(0, 12));
+        assert.strictEqual(derived.model.version, undefined);
+        assert.match(created(derived.model).file.sha256, /^[0-9a-f]{64}$/);
         assert.strictEqual(created(derived.model).path, "scoring/model/model.json");
         assert.strictEqual(loadConfig(devConfigWith({ modelVersion: "3" })).model.version, "3");
         assert.deepStrictEqual(created(loadConfig(devConfigWith({ modelTags: ["team=edge", "expr=a=b"] })).model).tags, { team: "edge", expr: "a=b" });

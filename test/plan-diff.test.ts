@@ -95,6 +95,34 @@ describe("plan diff (npm start -- --diff)", function () {
             }
         });
 
+        it("numbers a changed model file n -> n+1 and keeps n for an unchanged one, from the previous plan as state", async () => {
+            const version = (plan: OfflinePlan) => resourceOfType(plan, "azure-native:machinelearningservices:ModelVersion").inputs.version;
+            assert.strictEqual(version(dev), "1", "a new stack's model is version 1");
+            // The same tree with the previous plan as state: the same version, nothing to do.
+            const again = (await runOffline({ stack: "dev", previous: dev })).plan;
+            assert.strictEqual(version(again), "1");
+            assert.ok(isEmptyDiff(await diffPlans(dev, again)));
+            const copy = copyProject();
+            try {
+                const file = path.join(copy, "scoring", "model", "model.json");
+                fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/\n?$/, "\n\n"));
+                const changed = (await runOffline({ stack: "dev", projectDir: copy, previous: again })).plan;
+                assert.strictEqual(version(changed), "2");
+                const next = (await runOffline({ stack: "dev", projectDir: copy, previous: changed })).plan;
+                assert.strictEqual(version(next), "2", "still the same file: still version 2");
+                const diff = await diffPlans(again, changed);
+                const modelVersion = diff.resources.find((r) => r.type === "azure-native:machinelearningservices:ModelVersion");
+                assert.ok(modelVersion, kinds(diff).join("\n"));
+                assert.strictEqual(modelVersion.kind, "replace", "a model version is immutable: a new one is created, the old one retained");
+                assert.ok(modelVersion.inputs.some((c) => c.path === "version" && c.before === "1" && c.after === "2"));
+                assert.match(formatPlanDiff(diff, { stack: "dev", source: "before" }), /version: 1 -> 2/);
+                const image = diff.resources.find((r) => r.type === DOCKER_IMAGE_TYPE);
+                assert.ok(image?.inputs.some((c) => c.path === "build.args.MODEL_VERSION" && c.before === "1" && c.after === "2"));
+            } finally {
+                removeProject(copy);
+            }
+        });
+
         it("shows a device removed from edgeDevices as a delete of that EdgeDevice", async () => {
             const fewer = (await runOffline({ stack: "prod", overrides: { edgeDevices: ["plant1-line1-edge", "plant1-line2-edge"] } })).plan;
             const diff = await diffPlans(prod, fewer);

@@ -15,6 +15,7 @@ describe("dynamic providers as Pulumi serializes them", function () {
         const report = JSON.parse(result.stdout.trim().split("\n").pop()!);
         assert.strictEqual(report.deviceCheck[0].property, "deviceId");
         assert.deepStrictEqual(report.deploymentDiff, { changes: true, replaces: ["content"], deleteBeforeReplace: false });
+        assert.deepStrictEqual(report.versions, ["1", "2"], "the model version numbering, as serialized");
         assert.ok(report.sizes.every((size: number) => size < 200_000), `serialized sizes ${report.sizes}`);
     });
 });

@@ -89,8 +89,8 @@ export interface LocalModel {
     /** The model file, relative to the project folder; inside the scoring module's build context. */
     path: string;
     name: string;
-    /** From config, or derived from the file's content so a changed file is a new version. */
-    version: string;
+    /** From config (a positive whole number); undefined: numbered 1, 2, ... as the file's content changes. */
+    version?: string;
     description: string;
     tags: Record<string, string>;
     file: ModelFileInfo;
@@ -215,8 +215,8 @@ function readModel(read: ConfigReader, projectDir: string): LocalModel {
         existing: false,
         path: path.relative(projectDir, modelPath).split(path.sep).join("/"),
         name: read.string("modelName", names.modelName),
-        // A content-derived version changes exactly when the file does; Azure ML versions are immutable.
-        version: explicitVersion || file.sha256.slice(0, 12),
+        // Azure ML versions are immutable whole numbers: without one in config, ModelRegistration numbers them.
+        version: explicitVersion || undefined,
         description: read.string("modelDescription"),
         tags: read.keyValueList("modelTags"),
         file,

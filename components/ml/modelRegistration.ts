@@ -4,6 +4,7 @@ import * as storage from "@pulumi/azure-native/storage";
 import type { ExistingModel, LocalModel } from "../config";
 import { armId, AZURE_TYPES, AzureStateError, componentType, configKey, nameFromId } from "../shared";
 import { blobDatastore } from "./datastore";
+import { ModelVersionNumber } from "./modelVersionNumber";
 
 /** Azure ML's default blob datastore, created with every workspace. */
 export const DEFAULT_DATASTORE = "workspaceblobstore";
@@ -78,13 +79,15 @@ export class ModelRegistration extends pulumi.ComponentResource {
             { ...workspace, name: model.name, properties: { description: model.description, tags: model.tags } },
             child,
         );
+        // The version: as configured, or the next whole number whenever the file's content changes (kept in state).
+        const versionNumber = model.version ?? new ModelVersionNumber(`${name}-number`, { modelName: model.name, sha256: model.file.sha256 }, child).version;
         const modelUri = pulumi.interpolate`azureml://subscriptions/${args.subscriptionId}/resourcegroups/${args.resourceGroupName}/workspaces/${args.workspaceName}/datastores/${DEFAULT_DATASTORE}/paths/${blob.name.apply(() => blobPath)}`;
         const version = new machinelearningservices.ModelVersion(
             `${name}-version`,
             {
                 ...workspace,
                 name: container.name,
-                version: model.version,
+                version: versionNumber,
                 properties: {
                     modelType: "custom_model",
                     modelUri,
@@ -102,7 +105,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
 
         return {
             modelName: container.name,
-            modelVersion: version.name.apply(() => model.version),
+            modelVersion: pulumi.all([version.name, versionNumber]).apply(([, number]) => number),
             modelUri,
             modelVersionId: version.id,
         };

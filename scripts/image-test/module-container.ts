@@ -46,9 +46,9 @@ export function registryAuthFor(
     return match && { username: match.username, password: match.password, serveraddress: match.address };
 }
 
-/** Docker's X-Registry-Auth header: base64url of the auth config JSON. */
+/** Docker's X-Registry-Auth header: the auth config JSON in base64 with the URL alphabet, padded (Go's base64.URLEncoding). */
 export function registryAuthHeader(auth: { username: string; password: string; serveraddress: string }): string {
-    return Buffer.from(JSON.stringify(auth)).toString("base64url");
+    return Buffer.from(JSON.stringify(auth)).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
 }
 
 /** Pulls the module's image by its digest with the manifest's credentials for its registry. */

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import Module = require("module");
 import { EdgeDeploymentProvider } from "../../components/iot/edgeDeploymentProvider";
 import { EdgeDeviceProvider } from "../../components/iot/edgeDeviceProvider";
+import { ModelVersionNumberProvider } from "../../components/ml/modelVersionNumberProvider";
 import { deploymentInputs, manifestFor, IMAGE_B } from "../../offline/sample-deployment";
 import { startIotHubEmulator } from "../../offline/iothub-emulator";
 import { FAST_RETRY } from "./fast-retry";
@@ -27,7 +28,11 @@ async function main(): Promise<void> {
     try {
         const created = await new EdgeDeploymentProvider(hub.registryFactory, FAST_RETRY).create(deploymentInputs(hub.connectionString, { mode: "fleet" }));
         const diff = await deployment.handler.diff(created.id, created.outs, deploymentInputs(hub.connectionString, { mode: "fleet", content: manifestFor(IMAGE_B) }));
-        console.log(JSON.stringify({ deviceCheck: check.failures, deploymentDiff: diff, sizes: [device.size, deployment.size] }));
+        const numbers = await load(new ModelVersionNumberProvider());
+        const first = await numbers.handler.create({ modelName: "m", sha256: "a".repeat(64) });
+        const next = await numbers.handler.update(first.id, first.outs, { modelName: "m", sha256: "b".repeat(64) });
+        const versions = [first.outs.version, next.outs.version];
+        console.log(JSON.stringify({ deviceCheck: check.failures, deploymentDiff: diff, versions, sizes: [device.size, deployment.size, numbers.size] }));
     } finally {
         await hub.stop();
     }
