@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { configText, qualifiedKey, readProjectFile, readYamlFile } from "../components/config";
+import { configText, qualifiedKey } from "../components/config";
+import { readStackFile } from "./stack-file";
 import { SECRET_MARKER, StackFileError } from "../components/shared";
 import { azureMocks, beginOfflineRun, REPLAYED_TYPES } from "./azure-answers";
 import { ARCHIVE_SIG, ASSET_SIG, RESOURCE_SIG, SECRET_SIG, SIG, UNKNOWN_VALUE } from "./wire-format";
@@ -69,6 +70,8 @@ export interface OfflineRun {
      * returned), by URN, secrets replaced by SECRET_MARKER. Not part of the plan: what a deployment reports.
      */
     states: Record<string, Record<string, unknown>>;
+    /** What this offline run cannot reproduce of a real one (ESC imports, secrets it cannot decrypt). */
+    warnings: string[];
 }
 
 export interface OfflineOptions {
@@ -92,30 +95,18 @@ export function listStacks(projectDir = REPO_ROOT): string[] {
         .sort();
 }
 
-/** Project name and the stack's effective configuration, as the Pulumi CLI would hand it to the program. */
+/**
+ * Project name and the stack's effective configuration, as the Pulumi CLI would hand it to the program: the stack
+ * file read by the CLI's rules (offline/stack-file.ts), Pulumi.yaml's defaults applied, then test overrides.
+ */
 export function readStackConfig(stack: string, projectDir = REPO_ROOT, overrides: Record<string, unknown> = {}) {
-    const project = readProjectFile(projectDir);
-    const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(stackFile)) {
-        throw new StackFileError(`no stack file Pulumi.${stack}.yaml; stacks here: ${listStacks(projectDir).join(", ") || "none"}`);
-    }
-    const values: Record<string, string> = { ...project.defaults };
-    const stackConfig = ((readYamlFile(stackFile) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
-    const secretKeys: string[] = [];
-    for (const [key, value] of Object.entries(stackConfig)) {
-        if (value && typeof value === "object" && "secure" in value) {
-            // Ciphertext needs the stack's secrets provider; offline, the value is a placeholder kept secret.
-            secretKeys.push(qualifiedKey(project.name, key));
-            values[qualifiedKey(project.name, key)] = SECRET_MARKER;
-        } else {
-            values[qualifiedKey(project.name, key)] = configText(value);
-        }
-    }
+    const read = readStackFile(stack, projectDir, () => listStacks(projectDir));
+    const values = { ...read.values };
     for (const [key, value] of Object.entries(overrides)) {
-        if (value === undefined) delete values[qualifiedKey(project.name, key)];
-        else values[qualifiedKey(project.name, key)] = configText(value);
+        if (value === undefined) delete values[qualifiedKey(read.project, key)];
+        else values[qualifiedKey(read.project, key)] = configText(value);
     }
-    return { project: project.name, values, secretKeys };
+    return { project: read.project, values, secretKeys: read.secretKeys, warnings: read.warnings };
 }
 
 /**
@@ -133,7 +124,7 @@ export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
     // The offline IoT Hubs start this run empty, whatever an earlier run in this process created.
     beginOfflineRun(options.previous);
     const projectDir = options.projectDir ?? REPO_ROOT;
-    const { project, values, secretKeys } = readStackConfig(options.stack, projectDir, options.overrides);
+    const { project, values, secretKeys, warnings } = readStackConfig(options.stack, projectDir, options.overrides);
     const recorder = new Recorder();
     await pulumi.runtime.setMocks(azureMocks, project, options.stack, false);
     // The CLI tells the program where Pulumi.yaml is; relative paths in config are resolved against it.
@@ -156,7 +147,7 @@ export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
                 // Drain registrations still in flight (waitForRPCs is the SDK's own, marked internal in its typings).
                 await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
                 const { resources, invokes, states } = recorder.result();
-                return { plan: { project, stack: options.stack, resources, invokes, outputs }, exports, states };
+                return { plan: { project, stack: options.stack, resources, invokes, outputs }, exports, states, warnings };
             })(),
         ]);
     } finally {

@@ -35,7 +35,8 @@ async function main(): Promise<number> {
     // Read before this run writes: `--diff out/<stack>/plan.json` means the plan of the previous run.
     const previous = args.diff ? loadPreviousPlan(args.diff, args.stack, projectDir) : undefined;
     // The previous plan stands in for the stack's state, as in `pulumi up` (the model's version numbering).
-    const { plan } = await runOffline({ stack: args.stack, projectDir, previous: previous?.plan });
+    const { plan, warnings } = await runOffline({ stack: args.stack, projectDir, previous: previous?.plan });
+    for (const warning of warnings) console.error(`warning: ${warning}`);
     const outDir = path.join(projectDir, "out", args.stack);
     fs.mkdirSync(outDir, { recursive: true });
     const written = [writeJson(path.join(outDir, "plan.json"), plan)];

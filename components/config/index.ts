@@ -7,4 +7,4 @@ export { EXISTING_KINDS } from "./existing";
 export type { ExistingKind, ExistingModel } from "./existing";
 export * as names from "./names";
 export { configText, qualifiedKey, readProjectFile, readYamlFile } from "./projectFile";
-export type { ProjectFile } from "./projectFile";
+export type { ConfigType, ProjectFile } from "./projectFile";

@@ -6,10 +6,20 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { StackFileError } from "../shared";
 
+/** A key's declared type in Pulumi.yaml: string, integer, boolean or array (with its items' type). */
+export interface ConfigType {
+    type?: string;
+    items?: ConfigType;
+    /** The key must be set with `pulumi config set --secret` (a `secure:` value in the stack file). */
+    secret?: boolean;
+}
+
 export interface ProjectFile {
     name: string;
     /** Fully qualified keys ("edgeml:registrySku") to default values as config text. */
     defaults: Record<string, string>;
+    /** Pulumi.yaml's config block as written (keys unqualified): what the CLI type-checks stack values against. */
+    types: Record<string, ConfigType>;
 }
 
 
@@ -22,7 +32,7 @@ export function readProjectFile(projectDir: string): ProjectFile {
             defaults[qualifiedKey(project.name, key)] = configText((schema as { default: unknown }).default);
         }
     }
-    return { name: project.name, defaults };
+    return { name: project.name, defaults, types: (project.config ?? {}) as Record<string, ConfigType> };
 }
 
 export function readYamlFile(file: string): unknown {
