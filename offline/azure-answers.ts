@@ -12,7 +12,9 @@ import { EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE, EdgeDeploymentProvider, EdgeDev
 import { armId, AZURE_TYPES, azureTypeOf, type Clock, nameFromId, resourceGroupId as armResourceGroupId, type RetryPolicy, SECRET_MARKER, UserError } from "../components/shared";
 import { MODEL_VERSION_NUMBER_TYPE, ModelVersionNumberProvider } from "../components/ml";
 import { IotHubEmulator, startIotHubEmulator } from "./iothub-emulator";
-import { SECRET_SIG, SIG, unwrapSecrets } from "./wire-format";
+import { SECRET_SIG, SIG, UNKNOWN_VALUE, unwrapSecrets } from "./wire-format";
+// The SDK's own sentinel for a value not known in a dry run, to recognise it in the inputs the mocks receive.
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import type { dynamic } from "@pulumi/pulumi";
 import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
 
@@ -171,6 +173,7 @@ function deepMerge(base: Record<string, unknown>, override: Record<string, unkno
 
 function answerResource(args: MockResourceArgs, wireInputs: Record<string, unknown>): MockResourceResult | Promise<MockResourceResult> {
     if (args.id) return readExisting(args.type, args.id);
+    if (previewing && args.custom) return previewCreate(args);
     if (args.type === DOCKER_IMAGE_TYPE) return dockerImage(args.inputs);
     if (DYNAMIC_PROVIDERS.has(args.type)) return dynamicResource(args, wireInputs);
     if (args.type === AZURE_TYPES.resourceGroup.token) {
@@ -186,6 +189,40 @@ function answerResource(args: MockResourceArgs, wireInputs: Record<string, unkno
     }
     const id = armId(OFFLINE_SUBSCRIPTION_ID, args.inputs.resourceGroupName, kind.armType, name, args.inputs);
     return { id, state: { ...args.inputs, ...computedOutputs[args.type]?.(name, args.inputs), name } };
+}
+
+/** Whether this run is a dry run (`pulumi preview` of a stack with nothing created yet). */
+let previewing = false;
+
+// Outputs a provider completes on creation beyond its inputs, unknown as a whole in the preview of a create
+// (azure-native fills in the rest of `properties`, `sku` and `identity` from Azure's answer, not from the inputs).
+const COMPLETED_OBJECTS = ["properties", "sku", "identity"];
+
+/**
+ * What `pulumi preview` knows of a resource it would create: no id, its inputs, and nothing the provider computes.
+ * Dynamic resources' inputs are still checked by their provider (the engine calls check in a preview, not create);
+ * outputs left out of the state are unknown to the program, as the SDK treats missing outputs in a dry run.
+ */
+async function previewCreate(args: MockResourceArgs): Promise<MockResourceResult> {
+    const inputs = withUnknownsAsWireValues(args.inputs) as Record<string, unknown>;
+    if (DYNAMIC_PROVIDERS.has(args.type)) {
+        const checked = await DYNAMIC_PROVIDERS.get(args.type)!().check!(undefined, inputs);
+        if (checked.failures && checked.failures.length > 0) {
+            throw new CheckFailedError(checked.failures.map(({ property, reason }) => `${args.type} resource '${args.name}': property ${property} has a problem: ${reason}`).join("\n"));
+        }
+        return { id: undefined, state: inputs };
+    }
+    const azureNative = args.type.startsWith("azure-native:");
+    const state = Object.fromEntries(Object.entries(args.inputs).filter(([key]) => !(azureNative && COMPLETED_OBJECTS.includes(key))));
+    return { id: undefined, state };
+}
+
+/** The SDK's unknown sentinel as the wire value a provider receives for it (what a dynamic provider's check sees). */
+function withUnknownsAsWireValues(value: unknown): unknown {
+    if (value === (rpc as unknown as { unknown: unknown }).unknown) return UNKNOWN_VALUE;
+    if (Array.isArray(value)) return value.map(withUnknownsAsWireValues);
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withUnknownsAsWireValues(inner)]));
 }
 
 /** Blobs the offline Azure holds, "container/path" → bytes; tests may replace them. */
@@ -295,8 +332,9 @@ const hubs = new Map<string, OfflineHub>();
 let currentRun = 0;
 
 /** Called by the engine as a run starts: hubs reset on first use, workspaces are those this run declares. */
-export function beginOfflineRun(previous?: { resources: Array<{ type: string; name: string; state?: Record<string, unknown> }> }): void {
+export function beginOfflineRun(previous?: { resources: Array<{ type: string; name: string; state?: Record<string, unknown> }> }, preview = false): void {
     currentRun += 1;
+    previewing = preview;
     workspaceStorageAccounts.clear();
     previousStates.clear();
     for (const resource of previous?.resources ?? []) if (resource.state) previousStates.set(`${resource.type}::${resource.name}`, resource.state);

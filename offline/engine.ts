@@ -84,6 +84,8 @@ export interface OfflineOptions {
     projectDir?: string;
     /** An earlier plan of the stack standing in for its state (see PlannedResource.state). */
     previous?: OfflinePlan;
+    /** A dry run, as the first `pulumi preview` of the stack: nothing exists yet, so what creation decides is unknown. */
+    preview?: boolean;
 }
 
 /** The stacks of a project: every Pulumi.<stack>.yaml beside its Pulumi.yaml. */
@@ -122,11 +124,12 @@ function skipProviderSerialization(): void {
 export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
     skipProviderSerialization();
     // The offline IoT Hubs start this run empty, whatever an earlier run in this process created.
-    beginOfflineRun(options.previous);
+    beginOfflineRun(options.previous, options.preview === true);
     const projectDir = options.projectDir ?? REPO_ROOT;
     const { project, values, secretKeys, warnings } = readStackConfig(options.stack, projectDir, options.overrides);
     const recorder = new Recorder();
-    await pulumi.runtime.setMocks(azureMocks, project, options.stack, false);
+    // preview: the SDK's own dry-run mode, in which outputs not known yet are unknown values, as in `pulumi preview`.
+    await pulumi.runtime.setMocks(azureMocks, project, options.stack, options.preview === true);
     // The CLI tells the program where Pulumi.yaml is; relative paths in config are resolved against it.
     require("@pulumi/pulumi/runtime/state").getStore().settings.options.rootDirectory = projectDir;
     recorder.attach(pulumi.runtime.getMonitor());
@@ -166,6 +169,8 @@ async function redactedValue(value: unknown): Promise<unknown> {
     if (!pulumi.Output.isInstance(value)) return value;
     const output = value as pulumi.Output<unknown>;
     if (await pulumi.isSecret(output)) return SECRET_MARKER;
+    // In a preview, an output that waits on a resource being created is not known yet (isKnown is the SDK's own).
+    if (!(await (output as unknown as { isKnown: Promise<boolean> }).isKnown)) return UNKNOWN_MARKER;
     return outputValue(output);
 }
 

@@ -4,7 +4,8 @@ export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 export const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
 export const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
-export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+// The unknown value is the providers' concern too (components/shared/unknown.ts): defined there once.
+export { UNKNOWN_VALUE } from "../components/shared/unknown";
 
 /** Secret wrappers removed, as a real provider receives its inputs. */
 export function unwrapSecrets(value: unknown): any {

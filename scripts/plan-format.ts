@@ -2,13 +2,16 @@
 // each waits on, reads of existing Azure state, and the stack outputs. Secrets are already redacted upstream.
 import { modulesOf } from "../components/iot";
 import type { DeploymentManifest } from "../components/iot/manifest";
-import type { OfflinePlan, PlannedResource } from "../offline";
+import { type OfflinePlan, type PlannedResource, UNKNOWN_MARKER } from "../offline";
 
 const MAX_VALUE = 70;
 const LINE_WIDTH = 110;
 
-export function formatPlan(plan: OfflinePlan): string {
-    const lines = [`edgeml offline plan: stack "${plan.stack}" (no cloud access; Azure's answers come from the offline engine)`, ""];
+export function formatPlan(plan: OfflinePlan, preview = false): string {
+    const title = preview
+        ? `edgeml offline preview: stack "${plan.stack}", as a first \`pulumi preview\` sees it (nothing exists yet: output<string> is known after apply)`
+        : `edgeml offline plan: stack "${plan.stack}" (no cloud access; Azure's answers come from the offline engine)`;
+    const lines = [title, ""];
     const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
     const children = (parent: string | undefined) => plan.resources.filter((r) => r.parent === parent);
 
@@ -49,7 +52,7 @@ export function formatPlan(plan: OfflinePlan): string {
     }
 
     lines.push("Stack outputs:");
-    for (const [name, value] of Object.entries(plan.outputs)) lines.push(`  ${name} = ${shorten(JSON.stringify(value))}`);
+    for (const [name, value] of Object.entries(plan.outputs)) lines.push(`  ${name} = ${value === UNKNOWN_MARKER ? "output<string>" : shorten(JSON.stringify(value))}`);
     lines.push("");
 
     const created = plan.resources.filter((r) => r.custom && r.operation === "create").length;
@@ -81,6 +84,8 @@ export function flatten(value: unknown, prefix = ""): Array<[string, string]> {
 /** A value as one short line: strings as they are, anything else as JSON; "(none)" for a missing value. */
 export function printable(value: unknown): string {
     if (value === undefined) return "(none)";
+    // As pulumi preview shows a value that is known only after apply.
+    if (value === UNKNOWN_MARKER) return "output<string>";
     return shorten(typeof value === "string" ? value : JSON.stringify(value));
 }
 

@@ -38,7 +38,7 @@ describe("npm start's flags", function () {
         // -h is --help's alias (parsed above); one run shows the text.
         const result = plan(["-h"]);
         assert.strictEqual(result.status, 0, result.stderr);
-        for (const option of ["--stack", "-s", "--diff", "--json", "--expect-no-changes", "--help"]) assert.ok(result.stdout.includes(option), option);
+        for (const option of ["--stack", "-s", "--diff", "--preview", "--json", "--expect-no-changes", "--help"]) assert.ok(result.stdout.includes(option), option);
         // `npm start --stack prod` runs the script with just "prod" and npm_config_stack set.
         const forgotten = plan(["prod"], { npm_config_stack: "true" });
         assert.strictEqual(forgotten.status, 1);
