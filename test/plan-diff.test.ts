@@ -9,6 +9,7 @@ import * as path from "path";
 import { hashBuildContext } from "../components/image/buildContext";
 import { DOCKER_IMAGE_TYPE } from "../components/image";
 import { EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE } from "../components/iot";
+import { AZURE_TYPES } from "../components/shared";
 import { AZURE_REPLACE_INPUTS, diffPlans, isEmptyDiff, type PlanDiff } from "../scripts/plan-diff";
 import { formatPlanDiff } from "../scripts/plan-diff-format";
 import { OfflinePlan, PlannedResource, REPO_ROOT, runOffline } from "../offline/engine";
@@ -134,6 +135,23 @@ describe("plan diff (npm start -- --diff)", function () {
                 formatPlanDiff(diff, { stack: "prod", source: "x" }),
                 /^- delete pulumi-nodejs:dynamic\/iot:EdgeDevice "hub-device-plant2-line1-edge" \(protected: `pulumi up` would fail\)$/m,
             );
+        });
+
+        it("replaces the hub when a setting fixed at creation changes, and lists what depends on it as updates", async () => {
+            for (const overrides of [{ iotHubPartitions: 4 }, { location: "northeurope" }]) {
+                const changed = (await runOffline({ stack: "dev", overrides })).plan;
+                const diff = await diffPlans(dev, changed);
+                const hub = diff.resources.find((r) => r.type === AZURE_TYPES.iotHub.token);
+                assert.strictEqual(hub?.kind, "replace", `${JSON.stringify(overrides)}: ${kinds(diff).join("; ")}`);
+                const forced = hub.inputs.filter((c) => c.replaces).map((c) => c.path);
+                assert.ok(forced.length > 0 && forced.every((p) => ["location", "properties.eventHubEndpoints.events.partitionCount"].includes(p)), forced.join(", "));
+                // A new hub has none of the old identities or deployments: both are listed, naming the hub.
+                for (const type of [EDGE_DEVICE_TYPE, EDGE_DEPLOYMENT_TYPE]) {
+                    const dependent = diff.resources.find((r) => r.type === type);
+                    assert.ok(dependent && dependent.kind !== "delete", `${type} is listed`);
+                    assert.ok(dependent.notes.some((n) => n.includes(`depends on ${AZURE_TYPES.iotHub.token} "hub-hub", which is replaced`)), dependent.notes.join("\n"));
+                }
+            }
         });
 
         it("replaces the registry when registryName changes, and flags it in prod where it is protected", async () => {
