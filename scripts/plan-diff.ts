@@ -22,7 +22,7 @@ import {
     EdgeDeviceOutputs,
     EdgeDeviceProvider,
 } from "../components/iot";
-import { AZURE_TYPES, SECRET_MARKER } from "../components/shared";
+import { AZURE_TYPES, SECRET_MARKER, UNKNOWN_VALUE } from "../components/shared";
 import type { OfflinePlan, PlannedInvoke, PlannedResource } from "../offline";
 import { flatten } from "./plan-format";
 
@@ -111,15 +111,19 @@ export async function diffPlans(before: OfflinePlan, after: OfflinePlan): Promis
     const resources: ResourceChange[] = [];
     let manifest: string[] = [];
 
-    for (const resource of now.values()) {
+    // The dynamic resources last: their providers are asked with what a replacement leaves unknown (a new hub's keys).
+    const isDynamic = (r: PlannedResource) => r.type === EDGE_DEVICE_TYPE || r.type === EDGE_DEPLOYMENT_TYPE;
+    const replaced = new Set<string>();
+    for (const resource of [...now.values()].sort((a, b) => Number(isDynamic(a)) - Number(isDynamic(b)))) {
         const previous = old.get(resource.urn);
         if (!previous) {
             resources.push(change("create", resource, [], { notes: createNotes(resource) }));
             if (resource.type === EDGE_DEPLOYMENT_TYPE) manifest = describeDeploymentChanges(undefined, deploymentInputs(resource.inputs));
             continue;
         }
-        const classified = await classify(previous, resource, before, after);
+        const classified = await classify(previous, resource, before, after, replaced);
         if (!classified) continue;
+        if (classified.kind === "replace") replaced.add(resource.urn);
         resources.push(classified);
         if (resource.type === EDGE_DEPLOYMENT_TYPE) manifest = describeDeploymentChanges(deploymentInputs(previous.inputs), deploymentInputs(resource.inputs));
     }
@@ -171,7 +175,13 @@ function markDependentsOfReplacements(resources: ResourceChange[], now: Map<stri
 }
 
 /** undefined when `pulumi up` would leave the resource alone. */
-async function classify(previous: PlannedResource, current: PlannedResource, before: OfflinePlan, after: OfflinePlan): Promise<ResourceChange | undefined> {
+async function classify(
+    previous: PlannedResource,
+    current: PlannedResource,
+    before: OfflinePlan,
+    after: OfflinePlan,
+    replaced: ReadonlySet<string>,
+): Promise<ResourceChange | undefined> {
     let inputs = changedInputs(previous.inputs, current.inputs);
     if (inputs.length === 0) return undefined;
     const notes: string[] = [];
@@ -179,7 +189,7 @@ async function classify(previous: PlannedResource, current: PlannedResource, bef
     let replace = false;
 
     if (current.type === EDGE_DEVICE_TYPE || current.type === EDGE_DEPLOYMENT_TYPE) {
-        const verdict = await dynamicDiff(previous, current, before, after);
+        const verdict = await dynamicDiff(previous, current, before, after, replaced);
         // The provider decides: inputs it does not compare (e.g. verify settings) change nothing by themselves.
         if (!verdict.changes) return undefined;
         replaceKeys = verdict.replaces;
@@ -208,10 +218,12 @@ async function classify(previous: PlannedResource, current: PlannedResource, bef
 }
 
 /** Asks the dynamic provider itself, with the plans' stand-ins for secrets turned back into comparable values. */
-async function dynamicDiff(previous: PlannedResource, current: PlannedResource, before: OfflinePlan, after: OfflinePlan) {
+async function dynamicDiff(previous: PlannedResource, current: PlannedResource, before: OfflinePlan, after: OfflinePlan, replaced: ReadonlySet<string>) {
     // The service connection string is a secret in the plan; what the providers read from it is the hub's host name.
+    // A hub being replaced has keys known only after its replacement: the engine passes the unknown value, as here.
     const [oldHost, newHost] = [hubHostName(previous, before), hubHostName(current, after)];
-    const connection = (host: string) => `HostName=${host};SharedAccessKeyName=iothubowner;SharedAccessKey=${SECRET}`;
+    const hubReplaced = current.dependencies.some((urn) => replaced.has(urn) && after.resources.find((r) => r.urn === urn)?.type === AZURE_TYPES.iotHub.token);
+    const connection = (host: string) => (hubReplaced && host === newHost ? UNKNOWN_VALUE : `HostName=${host};SharedAccessKeyName=iothubowner;SharedAccessKey=${SECRET}`);
     if (current.type === EDGE_DEVICE_TYPE) {
         const olds = { ...(previous.inputs as unknown as EdgeDeviceInputs), hostName: oldHost } as EdgeDeviceOutputs;
         const news = { ...(current.inputs as unknown as EdgeDeviceInputs), serviceConnectionString: connection(newHost) };
