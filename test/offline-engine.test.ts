@@ -31,6 +31,19 @@ async function hubOf(run: OfflineRun): Promise<IotHubEmulator> {
 
 const edgeAgentTwin = async (hub: IotHubEmulator, deviceId: string) => (await hub.registry().getModuleTwin(deviceId, "$edgeAgent")).responseBody as any;
 
+/** An IotHub component of its own, for programs that exercise one provider path. */
+function testHub(name: string, edgeDevices: string[]): IotHub {
+    return new IotHub("iot", {
+        resourceGroupName: "rg-test",
+        location: "westeurope",
+        tags: {},
+        subscriptionId: OFFLINE_SUBSCRIPTION_ID,
+        hub: { existing: false, name, sku: "S1", units: 1, partitions: 2 },
+        edgeDevices,
+        deviceTags: {},
+    });
+}
+
 describe("the offline engine's IoT Hubs", function () {
     this.timeout(60_000);
 
@@ -149,15 +162,7 @@ describe("the offline engine's IoT Hubs", function () {
             runOffline({
                 stack: "dev",
                 program: () => {
-                    const hub = new IotHub("iot", {
-                        resourceGroupName: "rg-test",
-                        location: "westeurope",
-                        tags: {},
-                        subscriptionId: OFFLINE_SUBSCRIPTION_ID,
-                        hub: { existing: false, name: "check-hub", sku: "S1", units: 1, partitions: 2 },
-                        edgeDevices: ["bad/id"],
-                        deviceTags: {},
-                    });
+                    const hub = testHub("check-hub", ["bad/id"]);
                     return { devices: hub.deviceConnectionStrings };
                 },
             }),
@@ -178,15 +183,7 @@ describe("the offline engine's IoT Hubs", function () {
             runOffline({
                 stack: "dev",
                 program: () => {
-                    const hub = new IotHub("iot", {
-                        resourceGroupName: "rg-test",
-                        location: "westeurope",
-                        tags: {},
-                        subscriptionId: OFFLINE_SUBSCRIPTION_ID,
-                        hub: { existing: false, name: "stuck-hub", sku: "S1", units: 1, partitions: 2 },
-                        edgeDevices: ["edge-stuck"],
-                        deviceTags: {},
-                    });
+                    const hub = testHub("stuck-hub", ["edge-stuck"]);
                     const verify = { enabled: true, timeoutSeconds: 600, pollSeconds: 10, moduleName: "scoring", image: IMAGE_A };
                     const rollout = new EdgeDeploymentResource("stuck", {
                         ...deploymentInputs("", { content, verify }),
