@@ -3,7 +3,7 @@ import { loadConfig } from "./components/config";
 import { ScoringImage } from "./components/image";
 import { EdgeDeployment, IotHub } from "./components/iot";
 import { MlWorkspace, ModelRegistration } from "./components/ml";
-import { ContainerRegistry } from "./components/registry";
+import { ContainerRegistry, RegistryPullToken } from "./components/registry";
 import { deployingClient, stackResourceGroup } from "./components/shared";
 
 const config = loadConfig();
@@ -15,6 +15,13 @@ const placement = { resourceGroupName: group.name, location: config.location, ta
 // Each of registry, hub and workspace is created, or read when the stack names an existing one; either way
 // they expose the same outputs, so nothing below depends on which.
 const registry = new ContainerRegistry("registry", { ...placement, registry: config.registry, subscriptionId: client.subscriptionId }, stateful);
+// Devices pull with a token that may only read the scoring repository; the admin user is for the image's push.
+const pullToken = new RegistryPullToken("registry-pull", {
+    registryName: registry.registryName,
+    resourceGroupName: registry.resourceGroupName,
+    repository: config.image.repository,
+    token: config.pullToken,
+});
 const hub = new IotHub(
     "hub",
     {
@@ -59,19 +66,23 @@ const deployment = new EdgeDeployment("edge", {
     registry: {
         name: registry.registryName,
         loginServer: registry.loginServer,
-        adminUsername: registry.adminUsername,
-        adminPassword: registry.adminPassword,
+        username: pullToken.username,
+        password: pullToken.password,
     },
     imageRef: image.imageRef,
     deviceIds: hub.devices.map((device) => device.deviceId),
     deployment: config.deployment,
     deploymentName: `${config.project}-${config.stack}`,
 });
+// A rotated password's predecessor is revoked once the devices report the manifest carrying the new one; without
+// rollout verification it stays valid until the next rotation replaces it (README: "Registry credentials").
+if (config.deployment.verify.enabled) pullToken.revokeOldPasswordAfter(deployment);
 
 export const resourceGroupName = group.name;
 export const registryLoginServer = registry.loginServer;
 export const registryAdminUsername = registry.adminUsername;
 export const registryAdminPassword = registry.adminPassword;
+export const registryPullTokenName = pullToken.username;
 export const iotHubName = hub.hubName;
 export const iotHubHostName = hub.hostName;
 export const iotHubServiceConnectionString = hub.serviceConnectionString;

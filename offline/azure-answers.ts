@@ -3,18 +3,29 @@
 // from the resource name at run time (never written down) so every run and every stack agrees on them.
 // Dynamic resources are not answered here: their real providers run (DYNAMIC_PROVIDERS), EdgeDevice and
 // EdgeDeployment against a local IoT Hub emulator per hub (./iothub-emulator) whose devices act as healthy edgeAgents.
+// The registry token's providers (TokenPassword, TokenPasswordRevocation) run against ARM's token operations as
+// ./acr-tokens answers them, with deterministic passwords.
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { BlobEmulator, startBlobEmulator } from "./blob-emulator";
+import { Azurite, startAzurite } from "./azurite";
+import { AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY, serviceSas } from "./storage-auth";
 import { DOCKER_IMAGE_TYPE } from "../components/image";
 import { EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE, EdgeDeploymentProvider, EdgeDeviceProvider, hostNameOf, type RegistryFactory } from "../components/iot";
 import { armId, AZURE_TYPES, azureTypeOf, type Clock, nameFromId, resourceGroupId as armResourceGroupId, type RetryPolicy, SECRET_MARKER, UserError } from "../components/shared";
 import { MODEL_VERSION_NUMBER_TYPE, ModelVersionNumberProvider } from "../components/ml";
+import {
+    TOKEN_PASSWORD_REVOCATION_TYPE,
+    TOKEN_PASSWORD_TYPE,
+    TokenPasswordProvider,
+    TokenPasswordRevocationProvider,
+} from "../components/registry";
+import { OfflineAcrTokens } from "./acr-tokens";
 import { IotHubEmulator, startIotHubEmulator } from "./iothub-emulator";
 import { SECRET_SIG, SIG, UNKNOWN_VALUE, unwrapSecrets } from "./wire-format";
 // The SDK's own sentinel for a value not known in a dry run, to recognise it in the inputs the mocks receive.
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import { isUnknown } from "@pulumi/pulumi/output";
 import type { dynamic } from "@pulumi/pulumi";
 import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
 
@@ -24,6 +35,9 @@ export const OFFLINE_TENANT_ID = "11111111-1111-1111-1111-111111111111";
 /** Outputs Azure computes for a new resource, from its name and inputs (types not listed compute none). */
 const computedOutputs: Record<string, (name: string, inputs: Record<string, any>) => Record<string, unknown>> = {
     [AZURE_TYPES.registry.token]: (name) => ({ loginServer: `${name.toLowerCase()}.azurecr.io`, provisioningState: "Succeeded" }),
+    [AZURE_TYPES.scopeMap.token]: () => ({ type: "UserDefined", provisioningState: "Succeeded" }),
+    // A token is created without passwords: generateCredentials (offline: offlineAcrTokens) gives it one.
+    [AZURE_TYPES.registryToken.token]: () => ({ provisioningState: "Succeeded", credentials: { certificates: [], passwords: [] } }),
     [AZURE_TYPES.iotHub.token]: (name, inputs) => ({
         properties: { ...inputs.properties, hostName: `${name}.azure-devices.net`, state: "Active" },
     }),
@@ -43,6 +57,14 @@ const computedOutputs: Record<string, (name: string, inputs: Record<string, any>
 export function fakeKey(seed: string): string {
     return createHash("sha256").update(`edgeml-offline:${seed}`).digest("base64");
 }
+
+/**
+ * ARM's token operations that azure-native does not wrap (generateCredentials, a token's GET and PATCH), for the
+ * registry's token providers; the bearer token is what getClientToken answers offline.
+ */
+export const offlineAcrTokens = new OfflineAcrTokens(fakeKey("arm-bearer-token"), (tokenId, name, generation) =>
+    fakeKey(`acr-token:${tokenId.toLowerCase()}:${name}:${generation}`),
+);
 
 function fakeGuid(seed: string): string {
     const hex = createHash("sha256").update(seed).digest("hex");
@@ -188,6 +210,7 @@ function answerResource(args: MockResourceArgs, wireInputs: Record<string, unkno
         workspaceStorageAccounts.set(name, nameFromId(String(args.inputs.storageAccount ?? "")));
     }
     const id = armId(OFFLINE_SUBSCRIPTION_ID, args.inputs.resourceGroupName, kind.armType, name, args.inputs);
+    if (args.type === AZURE_TYPES.registryToken.token) offlineAcrTokens.declare(id, String(args.inputs.scopeMapId ?? ""));
     return { id, state: { ...args.inputs, ...computedOutputs[args.type]?.(name, args.inputs), name } };
 }
 
@@ -219,19 +242,74 @@ async function previewCreate(args: MockResourceArgs): Promise<MockResourceResult
 
 /** The SDK's unknown sentinel as the wire value a provider receives for it (what a dynamic provider's check sees). */
 function withUnknownsAsWireValues(value: unknown): unknown {
-    if (value === (rpc as unknown as { unknown: unknown }).unknown) return UNKNOWN_VALUE;
+    // The SDK's sentinel lives in its output module (rpc has only the wire string); an unknown id arrives as it.
+    if (value === (rpc as unknown as { unknown: unknown }).unknown || isUnknown(value)) return UNKNOWN_VALUE;
     if (Array.isArray(value)) return value.map(withUnknownsAsWireValues);
     if (value === null || typeof value !== "object") return value;
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withUnknownsAsWireValues(inner)]));
 }
 
+// ---- Blob storage: Azurite (./azurite), Microsoft's storage emulator, in this process. Started on the first storage
+// invoke (most plans make none: only a registered model's download does), unref'd, and living as long as the
+// process. Every storage account's blob endpoint is Azurite's one account (devstoreaccount1), which holds
+// offlineBlobs, uploaded with Put Blob before each storage answer.
+
 /** Blobs the offline Azure holds, "container/path" → bytes; tests may replace them. */
 export const offlineBlobs = new Map<string, Buffer>();
-let blobService: Promise<BlobEmulator> | undefined;
+let offlineAzurite: Promise<Azurite> | undefined;
+/** What Azurite holds of offlineBlobs, as last uploaded. */
+const uploadedBlobs = new Map<string, Buffer>();
+/** Uploads run one after another, so concurrent invokes never race on a container or a blob. */
+let blobSync: Promise<unknown> = Promise.resolve();
 
-function offlineBlobService(): Promise<BlobEmulator> {
-    blobService ??= startBlobEmulator({ blobs: {}, sasToken: `sv=2022-11-02&sr=c&sp=r&spr=https&sig=${encodeURIComponent(fakeKey("blob-sas"))}`, unref: true });
-    return blobService;
+/** Azurite, holding offlineBlobs as they are now. */
+function offlineStorage(): Promise<Azurite> {
+    const started = (offlineAzurite ??= startAzurite({ unref: true }).catch((error: unknown) => {
+        offlineAzurite = undefined;
+        throw error;
+    }));
+    const synced = blobSync.catch(() => undefined).then(async () => syncBlobs(await started));
+    blobSync = synced;
+    return synced.then(() => started);
+}
+
+async function syncBlobs(azurite: Azurite): Promise<void> {
+    const split = (name: string) => [name.slice(0, name.indexOf("/")), name.slice(name.indexOf("/") + 1)] as const;
+    for (const [name, content] of offlineBlobs) {
+        if (uploadedBlobs.get(name)?.equals(content)) continue;
+        await azurite.putBlob(...split(name), content);
+        uploadedBlobs.set(name, content);
+    }
+    for (const name of [...uploadedBlobs.keys()].filter((uploaded) => !offlineBlobs.has(uploaded))) {
+        await azurite.deleteBlob(...split(name));
+        uploadedBlobs.delete(name);
+    }
+}
+
+/**
+ * listStorageAccountServiceSAS: a service SAS as Azure makes it from the invoke's inputs (resource, permissions,
+ * start and expiry, canonicalizedResource's container or blob), signed with Azurite's key for its one account.
+ * One difference: Azurite listens on plain http, where a SAS restricted to https (what the program asks for) is
+ * refused (AuthorizationProtocolMismatch), so the offline SAS allows "https,http".
+ */
+function offlineServiceSas(inputs: Record<string, any>): string {
+    const resource = /^\/blob\/[^/]+\/([^/]+)(?:\/(.+))?$/.exec(String(inputs.canonicalizedResource ?? ""));
+    const kind = String(inputs.resource ?? "");
+    if (!resource || !["c", "b"].includes(kind) || (kind === "b") !== (resource[2] !== undefined)) {
+        throw new Error(`the offline engine signs container (c) or blob (b) SAS tokens for /blob/<account>/<container>[/<blob>], not resource ${kind} ${inputs.canonicalizedResource}`);
+    }
+    if (inputs.identifier) throw new Error("the offline engine cannot sign a SAS that refers to a stored access policy (identifier)");
+    if (!inputs.permissions || !inputs.sharedAccessExpiryTime) throw new Error("listStorageAccountServiceSAS: a SAS without a stored access policy needs permissions and sharedAccessExpiryTime");
+    return serviceSas({
+        accountName: AZURITE_ACCOUNT,
+        accountKey: AZURITE_ACCOUNT_KEY,
+        containerName: resource[1],
+        blobName: resource[2],
+        permissions: String(inputs.permissions),
+        start: inputs.sharedAccessStartTime,
+        expiry: String(inputs.sharedAccessExpiryTime),
+        protocols: "https,http",
+    });
 }
 
 function defaultContainer(workspaceName: string): string {
@@ -248,6 +326,8 @@ function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
                 subscriptionId: OFFLINE_SUBSCRIPTION_ID,
                 tenantId: OFFLINE_TENANT_ID,
             };
+        case "azure-native:authorization:getClientToken":
+            return { token: offlineAcrTokens.bearerToken };
         case "azure-native:containerregistry:listRegistryCredentials":
             return {
                 username: args.inputs.registryName,
@@ -276,21 +356,20 @@ function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
     }
 }
 
-/** Invokes answered from the offline blob service, which starts on first use. */
+/** Invokes answered from Azurite, which starts on first use. */
 async function callStorage(args: MockCallArgs): Promise<MockCallResult> {
-    const storage = await offlineBlobService();
-    for (const [name, content] of offlineBlobs) storage.put(name, content);
+    const storage = await offlineStorage();
     switch (args.token) {
         case "azure-native:storage:getStorageAccount":
             return {
                 id: armId(OFFLINE_SUBSCRIPTION_ID, args.inputs.resourceGroupName, AZURE_TYPES.storageAccount.armType, args.inputs.accountName),
                 name: args.inputs.accountName,
                 kind: "StorageV2",
-                // Every account's blob endpoint is the local emulator, so downloads are real HTTP, offline.
+                // Every account's blob endpoint is Azurite's, path-style, so downloads are real Blob REST calls, offline.
                 primaryEndpoints: { blob: storage.endpoint },
             };
         default:
-            return { serviceSasToken: storage.sasToken };
+            return { serviceSasToken: offlineServiceSas(args.inputs) };
     }
 }
 
@@ -336,6 +415,7 @@ export function beginOfflineRun(previous?: { resources: Array<{ type: string; na
     currentRun += 1;
     previewing = preview;
     workspaceStorageAccounts.clear();
+    offlineAcrTokens.reset();
     previousStates.clear();
     for (const resource of previous?.resources ?? []) if (resource.state) previousStates.set(`${resource.type}::${resource.name}`, resource.state);
 }
@@ -422,6 +502,11 @@ const DYNAMIC_PROVIDERS = new Map<string, () => dynamic.ResourceProvider>([
     [EDGE_DEVICE_TYPE, () => new EdgeDeviceProvider(offlineRegistry, OFFLINE_HUB_RETRY)],
     [EDGE_DEPLOYMENT_TYPE, () => new EdgeDeploymentProvider(offlineRegistry, OFFLINE_HUB_RETRY, simulatedClock())],
     [MODEL_VERSION_NUMBER_TYPE, () => new ModelVersionNumberProvider()],
+    [TOKEN_PASSWORD_TYPE, () => new TokenPasswordProvider(offlineAcrTokens.fetch, OFFLINE_HUB_RETRY, simulatedClock())],
+    [
+        TOKEN_PASSWORD_REVOCATION_TYPE,
+        () => new TokenPasswordRevocationProvider(offlineAcrTokens.fetch, OFFLINE_HUB_RETRY, simulatedClock()),
+    ],
 ]);
 
 /** The ones that talk to an IoT Hub (serviceConnectionString input): their hub's emulator must be listening. */
@@ -448,7 +533,10 @@ async function dynamicResource(args: MockResourceArgs, wireInputs: Record<string
         if (!diff.changes) return { id: args.name, state: olds };
         if ((diff.replaces ?? []).length === 0) return { id: args.name, state: (await provider.update!(args.name, olds, inputs)).outs ?? {} };
     }
-    if (HUB_TYPES.has(args.type)) await offlineHub(hostNameOf(inputs.serviceConnectionString));
+    const hub = HUB_TYPES.has(args.type) ? await offlineHub(hostNameOf(inputs.serviceConnectionString)) : undefined;
+    // A canary ring is tagged outside the stack in a real hub: stand-in devices tagged to match let its stage verify.
+    const canary = args.type === EDGE_DEPLOYMENT_TYPE && inputs.mode === "fleet" ? (inputs.canary as { condition?: string; minSuccessCount?: number } | undefined) : undefined;
+    if (hub && canary?.condition) hub.addDevicesMatching(canary.condition, canary.minSuccessCount ?? 1, "canary-stand-in");
     const { id, outs } = await provider.create(inputs);
     return { id, state: outs ?? {} };
 }

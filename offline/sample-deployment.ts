@@ -9,7 +9,7 @@ export const IMAGE_B = `testacr.azurecr.io/edgeml/scoring@sha256:${"b".repeat(64
 export function manifestFor(image: string, env: Record<string, string> = {}): DeploymentManifest {
     return buildManifest({
         edgeRuntimeVersion: "1.5",
-        registry: { name: "testacr", loginServer: "testacr.azurecr.io", adminUsername: "testacr", adminPassword: SECRET_MARKER },
+        registry: { name: "testacr", loginServer: "testacr.azurecr.io", username: "testacr-pull", password: SECRET_MARKER },
         scoring: { name: "scoring", image, status: "running", restartPolicy: "always", env, inputName: "amlInput", outputName: "amlOutput" },
         sensor: { name: "SimulatedTemperatureSensor", version: "1.5", env: { MessageCount: 500 } },
         storeAndForwardTimeToLiveSecs: 7200,
@@ -30,6 +30,7 @@ export function deploymentInputs(connectionString: string, overrides: Partial<Ed
         metrics: {},
         verify: { enabled: false, timeoutSeconds: 5, pollSeconds: 1, moduleName: "scoring", image: IMAGE_A },
         concurrency: 4,
+        rollbackOnFailure: true,
         ...overrides,
     };
 }

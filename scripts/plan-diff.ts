@@ -13,6 +13,7 @@ import {
     contentHash,
     describeContentChanges,
     describeDeploymentChanges,
+    describeRolloutStages,
     EDGE_DEPLOYMENT_TYPE,
     EDGE_DEVICE_TYPE,
     EdgeDeploymentInputs,
@@ -22,7 +23,8 @@ import {
     EdgeDeviceOutputs,
     EdgeDeviceProvider,
 } from "../components/iot";
-import { AZURE_TYPES, SECRET_MARKER, UNKNOWN_VALUE } from "../components/shared";
+import { TOKEN_PASSWORD_REVOCATION_TYPE, TOKEN_PASSWORD_TYPE } from "../components/registry";
+import { AZURE_TYPES, nameFromId, SECRET_MARKER, UNKNOWN_VALUE } from "../components/shared";
 import type { OfflinePlan, PlannedInvoke, PlannedResource } from "../offline";
 import { flatten } from "./plan-format";
 
@@ -97,6 +99,8 @@ export interface PlanDiff {
     reads: ReadChange[];
     /** The deployment manifest's changes in module terms (plus targeting), from describeDeploymentChanges. */
     manifest: string[];
+    /** A created, updated or replaced deployment's rollout stages in order (describeRolloutStages). */
+    stages?: string[];
     outputs: OutputChange[];
     /** Managed resources present in both plans with nothing `pulumi up` would change. */
     unchanged: number;
@@ -105,11 +109,13 @@ export interface PlanDiff {
 }
 
 /** Compares two offline plans of the same stack. Pure: no cloud, no files, no processes. */
-export async function diffPlans(before: OfflinePlan, after: OfflinePlan): Promise<PlanDiff> {
+export async function diffPlans(previousPlan: OfflinePlan, currentPlan: OfflinePlan): Promise<PlanDiff> {
+    const [before, after] = [withPasswordStandIns(previousPlan), withPasswordStandIns(currentPlan)];
     const managed = (plan: OfflinePlan) => new Map(plan.resources.filter((r) => r.custom && r.operation === "create").map((r) => [r.urn, r]));
     const [old, now] = [managed(before), managed(after)];
     const resources: ResourceChange[] = [];
     let manifest: string[] = [];
+    let stages: string[] = [];
 
     // The dynamic resources last: their providers are asked with what a replacement leaves unknown (a new hub's keys).
     const isDynamic = (r: PlannedResource) => r.type === EDGE_DEVICE_TYPE || r.type === EDGE_DEPLOYMENT_TYPE;
@@ -119,6 +125,7 @@ export async function diffPlans(before: OfflinePlan, after: OfflinePlan): Promis
         if (!previous) {
             resources.push(change("create", resource, [], { notes: createNotes(resource) }));
             if (resource.type === EDGE_DEPLOYMENT_TYPE) manifest = describeDeploymentChanges(undefined, deploymentInputs(resource.inputs));
+            if (resource.type === EDGE_DEPLOYMENT_TYPE) stages = describeRolloutStages(deploymentInputs(resource.inputs));
             continue;
         }
         const classified = await classify(previous, resource, before, after, replaced);
@@ -126,8 +133,10 @@ export async function diffPlans(before: OfflinePlan, after: OfflinePlan): Promis
         if (classified.kind === "replace") replaced.add(resource.urn);
         resources.push(classified);
         if (resource.type === EDGE_DEPLOYMENT_TYPE) manifest = describeDeploymentChanges(deploymentInputs(previous.inputs), deploymentInputs(resource.inputs));
+        if (resource.type === EDGE_DEPLOYMENT_TYPE) stages = describeRolloutStages(deploymentInputs(resource.inputs));
     }
     markDependentsOfReplacements(resources, now);
+    markDependentsOfNewPasswords(resources, now);
     for (const resource of old.values()) {
         if (now.has(resource.urn)) continue;
         resources.push(change("delete", resource, [], { blockedByProtect: resource.protect }));
@@ -139,7 +148,7 @@ export async function diffPlans(before: OfflinePlan, after: OfflinePlan): Promis
     const touched = new Set(resources.map((r) => r.urn));
     const unchanged = [...now.keys()].filter((urn) => old.has(urn) && !touched.has(urn)).length;
     const components = after.resources.filter((r) => !r.custom).length;
-    return { resources, reads: diffReads(before, after), manifest, outputs: diffOutputs(before.outputs, after.outputs), unchanged, components };
+    return { resources, reads: diffReads(before, after), manifest, stages, outputs: diffOutputs(before.outputs, after.outputs), unchanged, components };
 }
 
 /**
@@ -174,6 +183,44 @@ function markDependentsOfReplacements(resources: ResourceChange[], now: Map<stri
     }
 }
 
+/**
+ * The registry password reaches the deployment as a secret, "[secret]" in both plans; what tells a new one from the
+ * old is the token password it comes from (TokenPassword): the token and the rotation it was generated for. The
+ * deployment's registryPassword becomes a stand-in carrying those, so its provider's own diff sees a rotation
+ * ("registry password rotated"; in fleet mode a new configuration, as the content hash covers the password).
+ */
+function withPasswordStandIns(plan: OfflinePlan): OfflinePlan {
+    const passwords = plan.resources.filter((r) => r.type === TOKEN_PASSWORD_TYPE);
+    const resources = plan.resources.map((resource) => {
+        if (resource.type !== EDGE_DEPLOYMENT_TYPE || resource.inputs.registryPassword !== SECRET) return resource;
+        const source = passwords.find((p) => resource.dependencies.includes(p.urn));
+        if (!source) return resource;
+        const standIn = `${SECRET} (token ${nameFromId(String(source.inputs.tokenId))}, rotation ${String(source.inputs.rotation)})`;
+        return { ...resource, inputs: { ...resource.inputs, registryPassword: standIn } };
+    });
+    return { ...plan, resources };
+}
+
+/**
+ * A token password generated anew (a rotation) has an output known only after its update: what waits on it (the
+ * deployment, the revocation of the old password) is updated too. Listed with a note, unless already listed.
+ */
+function markDependentsOfNewPasswords(resources: ResourceChange[], now: Map<string, PlannedResource>): void {
+    const regenerated = resources.filter((r) => r.type === TOKEN_PASSWORD_TYPE && (r.kind === "update" || r.kind === "replace"));
+    for (const password of regenerated) {
+        for (const resource of now.values()) {
+            if (!resource.dependencies.includes(password.urn)) continue;
+            const note =
+                resource.type === TOKEN_PASSWORD_REVOCATION_TYPE
+                    ? `revokes the token's other password once the rollout is done (${password.type} "${password.name}" generates a new one)`
+                    : `depends on ${password.type} "${password.name}", which generates a new password: its inputs from it are known after that`;
+            const existing = resources.find((r) => r.urn === resource.urn);
+            if (existing) existing.notes.push(note);
+            else resources.push(change("update", resource, [], { notes: [note] }));
+        }
+    }
+}
+
 /** undefined when `pulumi up` would leave the resource alone. */
 async function classify(
     previous: PlannedResource,
@@ -196,8 +243,9 @@ async function classify(
         replace = replaceKeys.length > 0;
         if (replace) notes.push(`replaced: ${replaceKeys.join(", ")} cannot change in place (the provider's own diff)`);
         if (current.type === EDGE_DEPLOYMENT_TYPE) {
-            // The manifest is listed in module terms below the resources, not leaf by leaf.
-            inputs = inputs.filter((c) => !isUnder(c.path, "content"));
+            // The manifest is listed in module terms below the resources, not leaf by leaf; a new registry password
+            // is listed there too ("registry password rotated"), its stand-in is no value to show.
+            inputs = inputs.filter((c) => !isUnder(c.path, "content") && c.path !== "registryPassword");
         }
     } else if (current.type === DOCKER_IMAGE_TYPE) {
         inputs = inputs.filter((c) => !DOCKER_IGNORED_INPUTS.some((ignored) => isUnder(c.path, ignored)));
@@ -230,8 +278,9 @@ async function dynamicDiff(previous: PlannedResource, current: PlannedResource, 
         return normalized(await new EdgeDeviceProvider().diff(previous.name, olds, news));
     }
     const oldInputs = deploymentInputs(previous.inputs);
-    // The registry password is "[secret]" on both sides: a rotation cannot be seen offline.
-    const olds = { ...oldInputs, hostName: oldHost, contentHash: contentHash(oldInputs.content, SECRET), configurationId: "", appliedVersions: {} } as EdgeDeploymentOutputs;
+    // The registry password is its stand-in on both sides (withPasswordStandIns): a rotation changes it.
+    const oldHash = contentHash(oldInputs.content, oldInputs.registryPassword);
+    const olds = { ...oldInputs, hostName: oldHost, contentHash: oldHash, configurationId: "", appliedVersions: {} } as EdgeDeploymentOutputs;
     const news = { ...deploymentInputs(current.inputs), serviceConnectionString: connection(newHost) };
     return normalized(await new EdgeDeploymentProvider().diff(previous.name, olds, news));
 }

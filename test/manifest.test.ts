@@ -31,7 +31,7 @@ const SCORING_IMAGE = `edgemldevacr.azurecr.io/edgeml/scoring@${DIGEST}`;
 function input(overrides: Partial<ManifestInput> = {}, scoring: Partial<ManifestInput["scoring"]> = {}): ManifestInput {
     return {
         edgeRuntimeVersion: "1.5",
-        registry: { name: "edgemldevacr", loginServer: "edgemldevacr.azurecr.io", adminUsername: "edgemldevacr", adminPassword: PASSWORD },
+        registry: { name: "edgemldevacr", loginServer: "edgemldevacr.azurecr.io", username: "edgeml-dev-pull", password: PASSWORD },
         scoring: {
             name: "scoring",
             image: SCORING_IMAGE,
@@ -108,7 +108,7 @@ describe("deployment manifest: build", () => {
             type: "docker",
             settings: {
                 minDockerVersion: "v1.25",
-                registryCredentials: { edgemldevacr: { username: "edgemldevacr", password: PASSWORD, address: "edgemldevacr.azurecr.io" } },
+                registryCredentials: { edgemldevacr: { username: "edgeml-dev-pull", password: PASSWORD, address: "edgemldevacr.azurecr.io" } },
             },
         });
         assert.strictEqual(agent.systemModules.edgeAgent.settings.image, "mcr.microsoft.com/azureiotedge-agent:1.5");
@@ -488,7 +488,7 @@ describe("deployment manifest: validation", () => {
 
     it("rejects registry credentials IoT Hub or edgeAgent cannot use", () => {
         const found = problems(
-            input({ registry: { name: "edgeml.acr", loginServer: "edgemldevacr.azurecr.io ", adminUsername: "", adminPassword: PASSWORD } }),
+            input({ registry: { name: "edgeml.acr", loginServer: "edgemldevacr.azurecr.io ", username: "", password: PASSWORD } }),
         );
         assertProblem(found, 'registry "edgeml.acr"', "may not contain '.'");
         assertProblem(found, 'registry "edgeml.acr" username');
@@ -516,7 +516,7 @@ describe("deployment manifest: redaction", () => {
         const json = JSON.stringify(redacted);
         assert.ok(!json.includes(PASSWORD) && !json.includes(JSON.stringify(PASSWORD).slice(1, -1)), json);
         assert.deepStrictEqual(agentOf(redacted).runtime.settings.registryCredentials.edgemldevacr, {
-            username: "edgemldevacr",
+            username: "edgeml-dev-pull",
             password: "[secret]",
             address: "edgemldevacr.azurecr.io",
         });

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EdgeDeploymentProvider, EdgeDeviceProvider, EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE, IotHub } from "../components/iot";
 import { EdgeDeploymentResource } from "../components/iot/edgeDeploymentResource";
 import { SECRET_MARKER } from "../components/shared";
-import { offlineHubs, OFFLINE_SUBSCRIPTION_ID } from "../offline/azure-answers";
+import { offlineAcrTokens, offlineHubs, OFFLINE_SUBSCRIPTION_ID } from "../offline/azure-answers";
 import { OfflineRun, outputValue, runOffline } from "../offline/engine";
 import { configurationOperations } from "../offline/iothub-emulator/api-configurations";
 import { deviceOperations } from "../offline/iothub-emulator/api-devices";
@@ -17,7 +17,7 @@ import { DeviceStore } from "../offline/iothub-emulator/device-store";
 import { defaultSwaggerPath, EMULATED_ROUTES, IotHubEmulator, JsonObject, startIotHubEmulator } from "../offline/iothub-emulator";
 import { deploymentInputs, IMAGE_A, IMAGE_B, manifestFor } from "../offline/sample-deployment";
 import { FAST_RETRY } from "./support/fast-retry";
-import { resourceOfType, resourcesOfType } from "./support/plan-queries";
+import { armIdOf, resourceOfType, resourcesOfType } from "./support/plan-queries";
 
 const value = <T>(run: OfflineRun, name: string) => outputValue(run.exports[name] as pulumi.Output<T>);
 const keyOf = (connectionString: string) => /;SharedAccessKey=([^;]+)$/.exec(connectionString)?.[1];
@@ -87,15 +87,18 @@ describe("the offline engine's IoT Hubs", function () {
             const rollout = resourceOfType(run.plan, EDGE_DEPLOYMENT_TYPE);
             const state = run.states[rollout.urn];
             const deviceIds = rollout.inputs.deviceIds as string[];
-            const password = await value<string>(run, "registryAdminPassword");
+            // The devices pull with the registry's pull token: its one password, as the offline ARM generated it.
+            const token = resourceOfType(run.plan, "azure-native:containerregistry:Token");
+            const tokenId = armIdOf(token, `Microsoft.ContainerRegistry/registries/${token.inputs.registryName}/tokens`, "tokenName");
+            const [password] = offlineAcrTokens.passwordsOf(tokenId);
             const expected: Record<string, number> = {};
             for (const deviceId of deviceIds) {
                 const twin = await edgeAgentTwin(hub, deviceId);
                 const desired = twin.properties.desired;
                 expected[deviceId] = desired.$version;
-                // The manifest as sent: the stack's image, and the registry's real password in place of the placeholder.
+                // The manifest as sent: the stack's image, and the token's real password in place of the placeholder.
                 assert.strictEqual(desired.modules.scoring.settings.image, run.plan.outputs.scoringImageRef);
-                assert.strictEqual(Object.values(desired.runtime.settings.registryCredentials as Record<string, { password: string }>)[0].password, password);
+                assert.strictEqual(Object.values(desired.runtime.settings.registryCredentials as Record<string, { password: string }>)[0].password, password.value);
                 const reported = twin.properties.reported;
                 assert.strictEqual(reported.lastDesiredVersion, desired.$version);
                 assert.deepStrictEqual(reported.lastDesiredStatus, { code: 200 });

@@ -1,9 +1,9 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../components/shared";
-import { offlineHubs } from "../offline/azure-answers";
+import { offlineAcrTokens, offlineHubs } from "../offline/azure-answers";
 import { listStacks, outputValue, runOffline } from "../offline/engine";
-import { STATEFUL_TYPES, resourceOfType } from "./support/plan-queries";
+import { armIdOf, STATEFUL_TYPES, resourceOfType } from "./support/plan-queries";
 
 const CREDENTIAL_OUTPUTS = ["registryAdminPassword", "iotHubServiceConnectionString", "edgeDeviceConnectionStrings", "edgeDeviceConfigTomls"];
 
@@ -15,15 +15,19 @@ describe("the program", () => {
     for (const stack of listStacks()) {
         describe(`stack ${stack}`, () => {
             let run: Awaited<ReturnType<typeof runOffline>>;
-            /** Every credential value of the run: registry password, the hub's owner key and each device key. */
+            /** Every credential value of the run: registry admin and pull-token passwords, the hub's owner key and each device key. */
             let credentials: string[];
             before(async () => {
                 run = await runOffline({ stack });
                 const value = <T>(name: string) => outputValue(run.exports[name] as pulumi.Output<T>);
                 const keyOf = (connectionString: string) => /SharedAccessKey=([^;]+)/.exec(connectionString)![1];
                 const devices = Object.values(await value<Record<string, string>>("edgeDeviceConnectionStrings"));
+                const pullToken = resourceOfType(run.plan, "azure-native:containerregistry:Token");
+                const tokens = `Microsoft.ContainerRegistry/registries/${pullToken.inputs.registryName}/tokens`;
+                const tokenId = armIdOf(pullToken, tokens, "tokenName");
                 credentials = [
                     await value<string>("registryAdminPassword"),
+                    ...offlineAcrTokens.passwordsOf(tokenId).map((p) => p.value),
                     ...[...offlineHubs().values()].map((hub) => hub.ownerKey),
                     ...devices.map(keyOf),
                 ];
@@ -46,7 +50,7 @@ describe("the program", () => {
 
             it("never writes a credential value into the plan", () => {
                 const text = JSON.stringify(run.plan);
-                assert.ok(credentials.length >= 3, "a registry password, a hub key and at least one device key");
+                assert.ok(credentials.length >= 4, "the registry's admin and pull-token passwords, a hub key and at least one device key");
                 for (const credential of credentials) {
                     assert.ok(credential.length >= 16 && !text.includes(credential));
                 }
@@ -71,18 +75,22 @@ describe("the program", () => {
                 assert.strictEqual(run.plan.outputs.modelVersion, version.inputs.version);
             });
 
-            it("deploys exactly the image ScoringImage pushed, pulled with ContainerRegistry's credentials", () => {
+            it("deploys exactly the image ScoringImage pushed, pulled with the registry's pull-only token", () => {
                 const rollout = resourceOfType(run.plan, "pulumi-nodejs:dynamic/iot:EdgeDeployment");
                 const registry = resourceOfType(run.plan, "azure-native:containerregistry:Registry");
                 const image = resourceOfType(run.plan, "docker:index/image:Image");
                 const desired = (rollout.inputs.content as any).modulesContent.$edgeAgent["properties.desired"];
                 assert.strictEqual(desired.modules.scoring.settings.image, run.plan.outputs.scoringImageRef);
+                const token = resourceOfType(run.plan, "azure-native:containerregistry:Token");
+                const password = resourceOfType(run.plan, "pulumi-nodejs:dynamic/registry:TokenPassword");
                 const loginServer = `${String(registry.inputs.registryName).toLowerCase()}.azurecr.io`;
                 assert.deepStrictEqual(desired.runtime.settings.registryCredentials[String(registry.inputs.registryName)], {
                     address: loginServer,
-                    username: registry.inputs.registryName,
+                    username: token.inputs.tokenName,
                     password: "[secret]",
                 });
+                assert.notStrictEqual(token.inputs.tokenName, run.plan.outputs.registryAdminUsername, "not the admin user");
+                assert.ok(rollout.dependencies.includes(password.urn), "the password is the token's");
                 assert.strictEqual(rollout.inputs.registryPassword, "[secret]", "the password reaches the provider as a secret");
                 assert.strictEqual(rollout.inputs.serviceConnectionString, "[secret]");
                 assert.ok(rollout.dependencies.includes(image.urn) && rollout.dependencies.includes(registry.urn));

@@ -1,7 +1,7 @@
 // The IoT Edge deployment part of the stack configuration. Read by the config loader like every other key;
 // the manifest those keys describe is built and validated here with placeholder credentials and image, so a bad
 // route, module name, env name or createOptions fails at preview, naming the key, before anything is sent.
-import { DEPLOYMENT_MODES, type DeploymentMode } from "../iot/edgeDeploymentProvider";
+import { type CanarySettings, DEPLOYMENT_MODES, type DeploymentMode } from "../iot/edgeDeploymentProvider";
 import { ManifestInput, ManifestProblem, RESTART_POLICIES, RestartPolicy, TelemetrySource, formatProblem, validateManifest } from "../iot/manifest";
 import { configKey } from "../shared";
 
@@ -16,6 +16,10 @@ export interface DeploymentConfig {
     metrics: Record<string, string>;
     verify: { enabled: boolean; timeoutSeconds: number; pollSeconds: number };
     concurrency: number;
+    /** When verification fails, put the previous deployment back before failing. */
+    rollbackOnFailure: boolean;
+    /** Fleet mode: the canary stage, when canaryCondition is set. */
+    canary?: CanarySettings;
 }
 
 /** The reading functions of the config loader that this section uses. */
@@ -28,6 +32,7 @@ export interface DeploymentConfigReader {
     keyValueList(key: string): Record<string, string>;
     json(key: string): Record<string, unknown> | undefined;
     problem(key: string, value: string, rule: string): void;
+    chosen(key: string): string | undefined;
 }
 
 export function readDeploymentConfig(read: DeploymentConfigReader, stack: string): DeploymentConfig {
@@ -70,7 +75,9 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
             pollSeconds: read.integer("rolloutPollSeconds", 1, 300),
         },
         concurrency: read.integer("deploymentConcurrency", 1, 64),
+        rollbackOnFailure: read.boolean("rollbackOnFailure"),
     };
+    config.canary = readCanary(read, config.mode, config.priority);
     for (const problem of validateManifest(withPlaceholders(config))) {
         if (problem.field === "telemetry") {
             // Telemetry into the module comes from two keys: name both, so the fix is in the message.
@@ -83,11 +90,44 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
     return config;
 }
 
+const CANARY_KEYS = ["canaryCondition", "canaryPriority", "canaryTimeoutSeconds", "canaryMinSuccessCount"];
+const MAX_PRIORITY = 2_147_483_647;
+
+/**
+ * The canary stage (fleet mode only): canaryCondition turns it on; its priority (default deploymentPriority + 1)
+ * must exceed the fleet's so the ring's devices take it; its own timeout and how many devices must report success.
+ */
+function readCanary(read: DeploymentConfigReader, mode: DeploymentMode, fleetPriority: number): CanarySettings | undefined {
+    const condition = read.string("canaryCondition").trim();
+    const priority = read.integer("canaryPriority", 0, MAX_PRIORITY);
+    const timeoutSeconds = read.integer("canaryTimeoutSeconds", 10, 3600);
+    const minSuccessCount = read.integer("canaryMinSuccessCount", 1, 1_000_000);
+    const chosen = CANARY_KEYS.filter((key) => read.chosen(key) !== undefined);
+    if (mode !== "fleet") {
+        for (const key of chosen) {
+            read.problem(key, read.chosen(key)!, `a canary stage needs fleet mode, but ${configKey("deploymentMode")} is "${mode}": set it to fleet, or remove ${configKey(key)}`);
+        }
+        return undefined;
+    }
+    if (!condition) {
+        for (const key of chosen) read.problem(key, read.chosen(key)!, `configures the canary stage, which ${configKey("canaryCondition")} turns on: set it too, or remove ${configKey(key)}`);
+        return undefined;
+    }
+    const explicit = chosen.includes("canaryPriority");
+    if (explicit && priority <= fleetPriority) {
+        read.problem("canaryPriority", String(priority), `must exceed ${configKey("deploymentPriority")} (${fleetPriority}), so the ring's devices take the canary deployment`);
+    }
+    if (!explicit && fleetPriority === MAX_PRIORITY) {
+        read.problem("deploymentPriority", String(fleetPriority), `leaves no higher priority for the canary stage: lower it, or set ${configKey("canaryPriority")}`);
+    }
+    return { condition, priority: explicit ? priority : fleetPriority + 1, timeoutSeconds, minSuccessCount };
+}
+
 /** The manifest input with stand-ins for what only resources know, for validation at preview. */
 export function withPlaceholders(config: DeploymentConfig): ManifestInput {
     return {
         ...config.manifest,
-        registry: { name: "registry", loginServer: "placeholder.azurecr.io", adminUsername: "placeholder", adminPassword: "placeholder" },
+        registry: { name: "registry", loginServer: "placeholder.azurecr.io", username: "placeholder", password: "placeholder" },
         scoring: { ...config.manifest.scoring, image: `placeholder.azurecr.io/scoring@sha256:${"0".repeat(64)}` },
     };
 }

@@ -42,6 +42,8 @@ export interface StackConfig {
     resourceGroup: { name: string; existing: boolean };
     /** Each of these is either created by the stack or an existing one it only reads. */
     registry: NewRegistry | ExistingResource;
+    /** The registry token devices pull with (its scope map has the same name), created in either kind of registry. */
+    pullToken: PullToken;
     iotHub: NewIotHub | ExistingResource;
     workspace: NewWorkspace | ExistingResource;
     edgeDevices: string[];
@@ -63,6 +65,13 @@ export interface NewRegistry {
     existing: false;
     name: string;
     sku: RegistrySku;
+}
+
+export interface PullToken {
+    /** `<prefix>-<stack>-pull`: unique per stack, as an existing registry may serve several stacks. */
+    name: string;
+    /** registryPasswordRotation: a new value generates the token's other password and rolls it out. */
+    passwordRotation: number;
 }
 
 export interface NewIotHub {
@@ -135,6 +144,7 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
             name: derive("registryName", "acr", names.containerRegistryName, true),
             sku: read.oneOf("registrySku", REGISTRY_SKUS),
         })),
+        pullToken: readPullToken(read, prefix, stack),
         iotHub: existingOr(
             readExistingResource(read, "existingIotHub", EXISTING_KINDS.iotHub, resourceGroup),
             ["iotHubName", "iotHubSku", "iotHubUnits", "iotHubPartitions"],
@@ -168,6 +178,17 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
     read.rejectUnknownKeys();
     read.throwIfProblems();
     return config;
+}
+
+function readPullToken(read: ConfigReader, prefix: string, stack: string): PullToken {
+    const name = derivedName(prefix, stack, "pull", false);
+    const broken = names.registryTokenName(name);
+    // A bad prefix is reported once, by its own rule.
+    if (broken && !names.namePrefix(prefix)) {
+        const rule = `derives the registry token name "${name}" for stack "${stack}", which breaks the rule: ${broken}; shorten the prefix`;
+        read.problem("namePrefix", prefix, rule);
+    }
+    return { name, passwordRotation: read.integer("registryPasswordRotation", 0, 1_000_000_000) };
 }
 
 function readNewIotHub(read: ConfigReader, name: string): NewIotHub {

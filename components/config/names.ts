@@ -86,6 +86,10 @@ export const applicationInsightsName = rule(
     (v) => /^[^%&\\?/\u0000-\u001f\u007f]{1,260}$/.test(v) && !/[ .]$/.test(v),
 );
 
+// A registry token's name (Microsoft.ContainerRegistry/registries/tokens); its scope map takes the same name, whose
+// rule (letters, digits, hyphens and underscores) is the wider one.
+export const registryTokenName = rule("5-50 letters, digits and hyphens", (v) => /^[a-zA-Z0-9-]{5,50}$/.test(v));
+
 // IoT Hub device ids: case-sensitive, up to 128 ASCII 7-bit alphanumerics plus - . % _ * ? ! ( ) , : = @ $ '. The
 // registry also accepts + and #, but the identity registry docs warn that devices with them cannot connect (MQTT
 // topic wildcards), so they are refused here.

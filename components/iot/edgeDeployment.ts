@@ -7,8 +7,8 @@ import { EdgeDeploymentResource } from "./edgeDeploymentResource";
 export interface EdgeDeploymentArgs {
     /** Hub service connection string (secret), from IotHub. */
     serviceConnectionString: pulumi.Input<string>;
-    /** Registry the devices pull from, from ContainerRegistry; the password is a secret. */
-    registry: { name: pulumi.Input<string>; loginServer: pulumi.Input<string>; adminUsername: pulumi.Input<string>; adminPassword: pulumi.Input<string> };
+    /** Registry the devices pull from (ContainerRegistry) and its pull-only credential (RegistryPullToken); the password is a secret. */
+    registry: { name: pulumi.Input<string>; loginServer: pulumi.Input<string>; username: pulumi.Input<string>; password: pulumi.Input<string> };
     /** The scoring image pinned by digest, from ScoringImage. */
     imageRef: pulumi.Input<string>;
     /** Devices to apply to in device mode (their ids, and the identities must exist first). */
@@ -35,11 +35,11 @@ export class EdgeDeployment extends pulumi.ComponentResource {
         const settings = args.deployment;
         // The password never enters the manifest here: the provider adds it when sending, from a secret input.
         this.manifest = pulumi
-            .all([args.registry.name, args.registry.loginServer, args.registry.adminUsername, args.imageRef])
-            .apply(([registryName, loginServer, adminUsername, image]) => {
+            .all([args.registry.name, args.registry.loginServer, args.registry.username, args.imageRef])
+            .apply(([registryName, loginServer, username, image]) => {
                 const input = {
                     ...settings.manifest,
-                    registry: { name: registryName, loginServer, adminUsername, adminPassword: SECRET_MARKER },
+                    registry: { name: registryName, loginServer, username, password: SECRET_MARKER },
                     scoring: { ...settings.manifest.scoring, image },
                 };
                 assertValidManifest(input);
@@ -49,7 +49,7 @@ export class EdgeDeployment extends pulumi.ComponentResource {
             `${name}-rollout`,
             {
                 serviceConnectionString: args.serviceConnectionString,
-                registryPassword: args.registry.adminPassword,
+                registryPassword: args.registry.password,
                 mode: settings.mode,
                 name: args.deploymentName,
                 content: this.manifest,
@@ -60,6 +60,8 @@ export class EdgeDeployment extends pulumi.ComponentResource {
                 metrics: settings.metrics,
                 verify: pulumi.output(args.imageRef).apply((image) => ({ ...settings.verify, moduleName: settings.manifest.scoring.name, image })),
                 concurrency: settings.concurrency,
+                rollbackOnFailure: settings.rollbackOnFailure,
+                canary: settings.canary,
             },
             { parent: this },
         );

@@ -17,13 +17,16 @@ export interface ContainerRegistryArgs {
 }
 
 /**
- * An Azure Container Registry with its admin user on: IoT Edge's edgeAgent pulls module images with a
- * username/password pair (registryCredentials in the deployment manifest), not with Azure AD. An existing
- * registry is read, never changed, and must already have its admin user on.
+ * An Azure Container Registry with its admin user on, for the image build's push. IoT Edge devices pull with a
+ * username/password pair too (registryCredentials in the deployment manifest), but not this one: they get a
+ * pull-only token (RegistryPullToken). An existing registry is read, never changed, and must already have its
+ * admin user on.
  */
 export class ContainerRegistry extends pulumi.ComponentResource {
     public readonly registryName: pulumi.Output<string>;
     public readonly registryId: pulumi.Output<string>;
+    /** The registry's own resource group: an existing registry's may differ from the stack's. */
+    public readonly resourceGroupName: pulumi.Output<string>;
     public readonly loginServer: pulumi.Output<string>;
     public readonly adminUsername: pulumi.Output<string>;
     public readonly adminPassword: pulumi.Output<string>;
@@ -57,6 +60,7 @@ export class ContainerRegistry extends pulumi.ComponentResource {
 
         this.registryName = registry.name;
         this.registryId = registry.id;
+        this.resourceGroupName = pulumi.output(resourceGroupName);
         this.loginServer = registry.loginServer;
         this.adminUsername = credentials.apply((c) => required(c.username, "username", this));
         this.adminPassword = pulumi.secret(credentials.apply((c) => required(c.passwords?.[0]?.value, "password", this)));
@@ -64,6 +68,7 @@ export class ContainerRegistry extends pulumi.ComponentResource {
         this.registerOutputs({
             registryName: this.registryName,
             registryId: this.registryId,
+            resourceGroupName: this.resourceGroupName,
             loginServer: this.loginServer,
             adminUsername: this.adminUsername,
             adminPassword: this.adminPassword,
@@ -73,8 +78,8 @@ export class ContainerRegistry extends pulumi.ComponentResource {
 
 function adminUserOff(ref: ExistingResource, registryName: string, component: pulumi.Resource): AzureStateError {
     return new AzureStateError(
-        `the container registry ${registryName} (${configKey(ref.configKey)}) has its admin user disabled. IoT Edge devices pull ` +
-            `module images with the registry's admin username and password, so enable it: ` +
+        `the container registry ${registryName} (${configKey(ref.configKey)}) has its admin user disabled. The scoring image is ` +
+            `pushed with the registry's admin username and password, so enable it: ` +
             `az acr update --name ${registryName} --resource-group ${ref.resourceGroupName} --admin-enabled true`,
         component,
     );

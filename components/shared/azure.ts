@@ -29,6 +29,18 @@ function azureType(token: string, armType: string, nameInput: string, parentInpu
 export const AZURE_TYPES = {
     resourceGroup: { token: "azure-native:resources:ResourceGroup", armType: "", nameInput: "resourceGroupName", pathInputs: ["resourceGroupName"] },
     registry: azureType("azure-native:containerregistry:Registry", "Microsoft.ContainerRegistry/registries", "registryName"),
+    scopeMap: azureType(
+        "azure-native:containerregistry:ScopeMap",
+        "Microsoft.ContainerRegistry/registries/{registryName}/scopeMaps",
+        "scopeMapName",
+        ["registryName"],
+    ),
+    registryToken: azureType(
+        "azure-native:containerregistry:Token",
+        "Microsoft.ContainerRegistry/registries/{registryName}/tokens",
+        "tokenName",
+        ["registryName"],
+    ),
     iotHub: azureType("azure-native:iothub:IotHubResource", "Microsoft.Devices/IotHubs", "resourceName"),
     storageAccount: azureType("azure-native:storage:StorageAccount", "Microsoft.Storage/storageAccounts", "accountName"),
     keyVault: azureType("azure-native:keyvault:Vault", "Microsoft.KeyVault/vaults", "vaultName"),

@@ -6,6 +6,7 @@ import Module = require("module");
 import { EdgeDeploymentProvider } from "../../components/iot/edgeDeploymentProvider";
 import { EdgeDeviceProvider } from "../../components/iot/edgeDeviceProvider";
 import { ModelVersionNumberProvider } from "../../components/ml/modelVersionNumberProvider";
+import { TokenPasswordProvider, TokenPasswordRevocationProvider } from "../../components/registry/tokenPasswordProvider";
 import { deploymentInputs, manifestFor, IMAGE_B } from "../../offline/sample-deployment";
 import { startIotHubEmulator } from "../../offline/iothub-emulator";
 import { FAST_RETRY } from "./fast-retry";
@@ -32,7 +33,26 @@ async function main(): Promise<void> {
         const first = await numbers.handler.create({ modelName: "m", sha256: "a".repeat(64) });
         const next = await numbers.handler.update(first.id, first.outs, { modelName: "m", sha256: "b".repeat(64) });
         const versions = [first.outs.version, next.outs.version];
-        console.log(JSON.stringify({ deviceCheck: check.failures, deploymentDiff: diff, versions, sizes: [device.size, deployment.size, numbers.size] }));
+        // The registry token's providers: their pure methods (create and update would call ARM).
+        const tokenId = "/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerRegistry/registries/r/tokens/t-pull";
+        const passwords = await load(new TokenPasswordProvider());
+        const olds = { tokenId, rotation: 0, username: "t-pull", passwordName: "password1", password: "p", creationTime: "" };
+        const tokenDiffs = [
+            await passwords.handler.diff(tokenId, olds, { tokenId, rotation: 0, armToken: "another run's token" }),
+            await passwords.handler.diff(tokenId, olds, { tokenId, rotation: 1, armToken: "t" }),
+        ].map((d) => d.changes);
+        const revocation = await load(new TokenPasswordRevocationProvider());
+        const revocationCheck = await revocation.handler.check({}, { tokenId, keep: "password3", armToken: "t" });
+        console.log(
+            JSON.stringify({
+                deviceCheck: check.failures,
+                deploymentDiff: diff,
+                versions,
+                tokenDiffs,
+                revocationCheck: revocationCheck.failures,
+                sizes: [device.size, deployment.size, numbers.size, passwords.size, revocation.size],
+            }),
+        );
     } finally {
         await hub.stop();
     }

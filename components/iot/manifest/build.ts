@@ -67,8 +67,8 @@ export function buildManifest(input: ManifestInput): DeploymentManifest {
                             minDockerVersion: MIN_DOCKER_VERSION,
                             registryCredentials: {
                                 [registry.name]: {
-                                    username: registry.adminUsername,
-                                    password: registry.adminPassword,
+                                    username: registry.username,
+                                    password: registry.password,
                                     address: registry.loginServer,
                                 },
                             },

@@ -16,15 +16,16 @@ export type CreateOptions = string | Record<string, unknown>;
 /** An edgeHub route: the route text, or with the priority and time-to-live edgeHub schema 1.1+ accepts. */
 export type RouteSpec = string | { route: string; priority?: number; timeToLiveSecs?: number };
 
-/** The container registry edgeAgent pulls the scoring image from (the ContainerRegistry component's outputs). */
+/** The container registry edgeAgent pulls the scoring image from, and the pull-only credential it pulls with. */
 export interface RegistryInput {
     /** Key under registryCredentials; edgeAgent only uses it to tell credential sets apart. */
     name: string;
     /** Registry host, e.g. myacr.azurecr.io: edgeAgent picks the credentials whose address prefixes the image. */
     loginServer: string;
-    adminUsername: string;
+    /** The registry token's name (RegistryPullToken), never the admin user. */
+    username: string;
     /** A secret: `redactManifest` removes it before the manifest is written anywhere for review. */
-    adminPassword: string;
+    password: string;
 }
 
 export interface ScoringModuleInput {
