@@ -132,7 +132,10 @@ interface BlobFailure {
     message: string;
     status?: number;
     retryAfter?: string | null;
+    /** A network failure's code (ECONNRESET, ...). */
     code?: string;
+    /** The storage service's error code (x-ms-error-code), e.g. AuthorizationPermissionMismatch. */
+    errorCode?: string;
 }
 
 const BLOB_RETRY_RULES: RetryRules = {
@@ -155,7 +158,7 @@ async function fetchBlob(url: string, shown: string, id: string, fetchImpl: type
                 if (response.status === 404) return void (await response.arrayBuffer());
                 if (!response.ok) {
                     const code = /<Code>([^<]*)<\/Code>/.exec(await response.text())?.[1] ?? response.headers.get("x-ms-error-code") ?? "";
-                    const failure: BlobFailure = { message: `HTTP ${response.status} ${code}`.trim(), status: response.status, retryAfter: response.headers.get("retry-after") };
+                    const failure: BlobFailure = { message: `HTTP ${response.status} ${code}`.trim(), status: response.status, retryAfter: response.headers.get("retry-after"), errorCode: code };
                     throw failure;
                 }
                 if (Number(response.headers.get("content-length")) > MAX_MODEL_BYTES) {
@@ -172,12 +175,29 @@ async function fetchBlob(url: string, shown: string, id: string, fetchImpl: type
         const status = (last as BlobFailure).status;
         const attempts = error instanceof RetriesExhaustedError ? ` after ${error.attempts} attempts` : "";
         const advice =
-            status === 403 ? "the storage account refused the SAS: the deploying identity needs Microsoft.Storage/storageAccounts/listServiceSas/action on the account, the account must allow shared key access (a service SAS is signed with the account key) and its firewall must admit this machine; or the SAS expired (run again for a fresh one)"
+            status === 403 ? refusedSasAdvice((last as BlobFailure).errorCode, secret, shown)
             : status === 429 || (status ?? 0) >= 500 ? "the storage service is busy or unavailable; try again later"
             : status ? "unexpected answer from blob storage" : "check that this machine can reach the storage account (network, firewall, proxy)";
         const message = `model ${id}: downloading ${shown} failed${attempts} (${(last as BlobFailure).message}): ${advice}`;
         throw new ModelDownloadError(id, shown, status, redactCredentials(message, secret));
     }
+}
+
+/**
+ * Why the storage account refused the SAS (403): from its error code and the SAS's own unsigned fields (expiry,
+ * start, permissions, protocols), never its signature.
+ */
+function refusedSasAdvice(errorCode: string | undefined, sasToken: string, shownUrl: string, now = Date.now()): string {
+    const sas = new URLSearchParams(sasToken.replace(/^\?/, ""));
+    const [expiry, start, permissions, protocols] = ["se", "st", "sp", "spr"].map((field) => sas.get(field) ?? "");
+    const clock = `this machine's clock says ${new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z")}`;
+    if (expiry && Date.parse(expiry) <= now) return `the SAS expired at ${expiry} (${clock}): run again for a fresh one, and check the clock if it was just issued`;
+    if (start && Date.parse(start) > now) return `the SAS is not valid before ${start} (${clock}): check the clock`;
+    if (errorCode === "AuthorizationPermissionMismatch" || (permissions && !permissions.includes("r"))) {
+        return `the SAS does not grant read permission (sp=${permissions}): downloading needs a SAS with read (r) permission on the container or blob`;
+    }
+    if (errorCode === "AuthorizationProtocolMismatch") return `the SAS allows ${protocols || "another protocol"} only, and ${new URL(shownUrl).protocol.replace(":", "")} was used`;
+    return "the storage account refused the SAS: the deploying identity needs Microsoft.Storage/storageAccounts/listServiceSas/action on the account, the account must allow shared key access (a service SAS is signed with the account key) and its firewall must admit this machine; or the SAS expired (run again for a fresh one)";
 }
 
 // undici reports dropped sockets and timeouts with its own codes; the retry rules know the Node ones.

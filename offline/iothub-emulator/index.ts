@@ -19,9 +19,12 @@ import { deviceOperations } from "./api-devices";
 import { twinOperations } from "./api-twins";
 import { DeploymentStore } from "./deployment-store";
 import { DeviceStore, KeyGenerator, randomKeys } from "./device-store";
-import { EDGE_AGENT_BEHAVIOURS, EdgeAgentBehaviour, reportAppliedDeployments } from "./edge-agents";
+import { EdgeAgentBehaviour, EdgeAgentRule, SimulatedAgents, checkEdgeAgentBehaviour } from "./edge-agents";
 import { FaultInjector, FaultPlan } from "./fault-injector";
 import { JsonObject } from "./json";
+import { matches, parseTargetCondition } from "./query-language";
+import { tagsSatisfying } from "./stand-ins";
+import { deviceTwinJson } from "./twin-views";
 import { RegistryFactory, loopbackRegistryFactory } from "./loopback-registry";
 import { HubStores } from "./operations";
 import { EmulatorStats, RequestLogEntry, RequestStats } from "./request-stats";
@@ -31,7 +34,7 @@ import { RoutingOnlyMatcher } from "./route-table";
 import { RequestMatcher, SwaggerValidator, defaultSwaggerPath } from "./swagger-validator";
 
 export type { KeyGenerator, KeyRequest } from "./device-store";
-export type { EdgeAgentBehaviour } from "./edge-agents";
+export type { EdgeAgentBehaviour, EdgeAgentPlan, EdgeAgentReaction, EdgeAgentRule, ReceivedDeployment } from "./edge-agents";
 export type { FaultKind, FaultPlan, ScriptStep } from "./fault-injector";
 export type { Json, JsonObject } from "./json";
 export type { RegistryFactory } from "./loopback-registry";
@@ -54,7 +57,11 @@ export interface IotHubEmulatorOptions {
   ownerKey?: string;
   /** Makes the SAS keys of devices created (or updated) without keys; default 32 random bytes each. */
   deviceKeys?: KeyGenerator;
-  /** "report-applied": every edge device acts as a healthy edgeAgent on each deployment (edge-agents.ts). Default "silent". */
+  /**
+   * Simulated edgeAgents (edge-agents.ts): "report-applied", every edge device acts as a healthy edgeAgent on each
+   * deployment; or a plan `{ default, devices }` of per-device rules (success, an error, a module in backoff, nothing).
+   * Default "silent".
+   */
   edgeAgents?: EdgeAgentBehaviour;
   /** Let the process exit while the emulator runs (an instance shared by a process and never stopped). */
   unref?: boolean;
@@ -107,8 +114,9 @@ export class IotHubEmulator {
   readonly faults = new FaultInjector();
   /** Delay before each request is handled; can be changed between requests. */
   latencyMs: number;
-  /** "report-applied" when simulated edgeAgents report on deployments by themselves. */
+  /** "report-applied" (or a plan) when simulated edgeAgents report on deployments by themselves. */
   readonly edgeAgents: EdgeAgentBehaviour;
+  private readonly agents: SimulatedAgents;
   private readonly credentials: HubCredentials;
   private readonly stores: HubStores;
   private matcher?: RequestMatcher;
@@ -160,7 +168,8 @@ export class IotHubEmulator {
     const devices = new DeviceStore(options.deviceKeys ?? randomKeys);
     this.stores = { devices, deployments: new DeploymentStore(devices) };
     this.edgeAgents = options.edgeAgents ?? "silent";
-    if (!EDGE_AGENT_BEHAVIOURS.includes(this.edgeAgents)) throw new Error(`edgeAgents must be one of ${EDGE_AGENT_BEHAVIOURS.join(", ")}`);
+    checkEdgeAgentBehaviour(this.edgeAgents);
+    this.agents = new SimulatedAgents(this.edgeAgents);
     if (options.faults) this.faults.configure(options.faults);
     this.latencyMs = options.latencyMs ?? 0;
   }
@@ -217,6 +226,7 @@ export class IotHubEmulator {
   reset(): void {
     this.stores.deployments.clear();
     this.stores.devices.clear();
+    this.agents.clear();
     this.faults.clear();
     this.resetRecords();
   }
@@ -245,10 +255,42 @@ export class IotHubEmulator {
     this.setReported(deviceId, "$edgeAgent", properties);
   }
 
+  /**
+   * Changes how one device's simulated edgeAgent reacts from now on (undefined: back to the `edgeAgents` option's
+   * rule); it reacts at once to a deployment it has not acted on yet, as a device coming online does.
+   */
+  setEdgeAgent(deviceId: string, rule: EdgeAgentRule | undefined): void {
+    this.agents.set(deviceId, rule);
+    this.settle();
+  }
+
+  /**
+   * Makes sure at least `count` edge devices satisfy a target condition (a conjunction of `tags.<path> = <value>`),
+   * registering stand-ins `<prefix>-1`, ... tagged to match for the shortfall; returns their ids. The offline engine
+   * gives a canary ring its devices this way, as a real hub's ring is tagged outside the stack.
+   */
+  addDevicesMatching(condition: string, count: number, prefix = "stand-in"): string[] {
+    const target = parseTargetCondition(condition);
+    const tags = tagsSatisfying(target);
+    if (!tags) throw new Error(`no stand-in device can satisfy "${condition}": only tags.<path> = <value> comparisons joined by AND`);
+    const devices = this.stores.devices;
+    const matching = devices.all().filter((device) => device.iotEdge && matches(target, deviceTwinJson(device))).length;
+    const added: string[] = [];
+    for (let n = 1; added.length < count - matching; n++) {
+      const deviceId = `${prefix}-${n}`;
+      if (devices.all().some((device) => device.deviceId === deviceId)) continue;
+      const device = devices.create(deviceId, { capabilities: { iotEdge: true } });
+      devices.patchTwin(device.twin, { tags }, "*", `twin ${deviceId}`);
+      added.push(deviceId);
+    }
+    this.settle();
+    return added;
+  }
+
   /** After any change: deployments reach the devices they target, then simulated agents (if any) report on them. */
   private settle(): void {
     this.stores.deployments.reconcile();
-    if (this.edgeAgents === "report-applied") reportAppliedDeployments(this.stores.devices);
+    this.agents.react(this.stores.devices);
   }
 
   /**
