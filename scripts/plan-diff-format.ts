@@ -22,6 +22,7 @@ export function formatPlanDiff(diff: PlanDiff, context: DiffContext): string {
         for (const resource of diff.resources) lines.push(...renderResource(resource));
         if (diff.resources.length > 0) lines.push("");
         section(lines, "Deployment manifest changes:", diff.manifest.map((line) => `  ${line}`));
+        section(lines, "Rollout stages, in order:", (diff.stages ?? []).map((line) => `  ${line}`));
         section(lines, "Reads of existing state:", diff.reads.map((r) => `  ${READ_MARKERS[r.kind]} ${r.what}${r.args ? `  ${r.args}` : ""}`));
         section(
             lines,

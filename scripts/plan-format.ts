@@ -1,6 +1,6 @@
 // Renders an offline plan for people: resources grouped by the component that owns them, key inputs, what
 // each waits on, reads of existing Azure state, and the stack outputs. Secrets are already redacted upstream.
-import { modulesOf } from "../components/iot";
+import { describeRolloutStages, EDGE_DEPLOYMENT_TYPE, type EdgeDeploymentInputs, modulesOf } from "../components/iot";
 import type { DeploymentManifest } from "../components/iot/manifest";
 import { type OfflinePlan, type PlannedResource, UNKNOWN_MARKER } from "../offline";
 
@@ -30,6 +30,10 @@ export function formatPlan(plan: OfflinePlan, preview = false): string {
                 ([key, value]) => key !== "__provider" && !(ownershipTags && key.startsWith("tags.")) && !["", '""', "[]", "(none)"].includes(value),
             );
             for (const line of wrap(inputs.map(([k, v]) => `${k}=${v}`))) lines.push(`${pad}    ${line}`);
+            // A deployment's stages in the order a rollout runs them, with their target conditions.
+            if (resource.type === EDGE_DEPLOYMENT_TYPE) {
+                lines.push(`${pad}    rollout:`, ...describeRolloutStages(resource.inputs as unknown as EdgeDeploymentInputs).map((stage) => `${pad}      ${stage}`));
+            }
             const waits = resource.dependencies.filter((urn) => urn !== resource.parent).map((urn) => byUrn.get(urn)?.name ?? urn);
             if (waits.length > 0) lines.push(`${pad}    waits on: ${waits.join(", ")}`);
         }

@@ -61,6 +61,45 @@ describe("dynamic providers in a preview: unknown inputs", () => {
     });
 });
 
+describe("dynamic providers in a preview: the canary ring and rollback inputs", () => {
+    const canary = { condition: "tags.ring='canary'", priority: 11, timeoutSeconds: 60, minSuccessCount: 1 };
+
+    it("EdgeDeployment: check and diff take an unknown anywhere in the canary settings or rollbackOnFailure", async () => {
+        const provider = new EdgeDeploymentProvider();
+        const inputs = deploymentInputs(CONNECTION, { mode: "fleet", canary });
+        const olds: EdgeDeploymentOutputs = { ...inputs, hostName: "h.azure-devices.net", contentHash: "0", configurationId: "c", canaryConfigurationId: "c-canary", appliedVersions: {} };
+        const variants: Array<[string, typeof inputs]> = [
+            ...eachUnknown(inputs),
+            ...eachUnknown(canary).map(([key, partial]): [string, typeof inputs] => [`canary.${key}`, { ...inputs, canary: partial }]),
+        ];
+        for (const [key, news] of variants) {
+            assert.deepStrictEqual((await provider.check(undefined, news)).failures, [], key);
+            const diff = await provider.diff("c", olds, news);
+            assert.strictEqual(diff.changes, true, `${key} unknown is a change to look at`);
+            const expected = !["content", "registryPassword", "mode"].includes(key) ? ["content"] : [];
+            assert.deepStrictEqual(diff.replaces, expected, `${key} unknown: replaced only from known content`);
+        }
+        const { describeDeploymentChanges, describeRolloutStages } = await import("../components/iot");
+        const unknownCondition = { ...inputs, canary: { ...canary, condition: UNKNOWN_VALUE } };
+        assert.deepStrictEqual(describeDeploymentChanges(inputs, unknownCondition), ["canary: known after apply"]);
+        assert.deepStrictEqual(describeDeploymentChanges(inputs, { ...inputs, rollbackOnFailure: UNKNOWN_VALUE as never }), ["rollback on failure: known after apply"]);
+        assert.match(describeRolloutStages(unknownCondition)[0], /^stage 1: canary deployment edgeml-test-<content hash>-canary, target \(known after apply\), priority 11/);
+        // State written before the keys existed: rollback on, no ring; the same program is no change.
+        const { rollbackOnFailure: _rollback, canary: _canary, ...before } = olds;
+        assert.deepStrictEqual(describeDeploymentChanges(before, { ...inputs, canary: undefined }), []);
+    });
+
+    it("EdgeDeployment: check refuses a ring in device mode and a canary priority not above the fleet's, once known", async () => {
+        const provider = new EdgeDeploymentProvider();
+        const device = await provider.check(undefined, deploymentInputs(CONNECTION, { mode: "device", canary }));
+        assert.deepStrictEqual(device.failures, [{ property: "canary", reason: "a canary stage needs fleet mode" }]);
+        const low = await provider.check(undefined, deploymentInputs(CONNECTION, { mode: "fleet", canary: { ...canary, priority: 10 } }));
+        assert.deepStrictEqual(low.failures, [{ property: "canary.priority", reason: "10 must exceed the fleet's priority 10" }]);
+        const unknownPriority = await provider.check(undefined, deploymentInputs(CONNECTION, { mode: "fleet", priority: UNKNOWN_VALUE as never, canary: { ...canary, priority: 10 } }));
+        assert.deepStrictEqual(unknownPriority.failures, []);
+    });
+});
+
 describe("a hub replaced under the same name: dependents converge", () => {
     it("EdgeDevice sees new credentials as a change and registers the identity again in the new hub", async () => {
         const before = await startIotHubEmulator({ hubName: "same-name-hub" });

@@ -106,3 +106,8 @@ function show(value: unknown): string {
     const text = typeof value === "string" ? value : JSON.stringify(value);
     return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
+
+/** The image a manifest (or a hub configuration's content) runs in `moduleName`, if it has that module. */
+export function moduleImage(content: DeploymentManifest | undefined, moduleName: string): string | undefined {
+    return modulesOf(content)[moduleName]?.image;
+}

@@ -12,13 +12,15 @@ const provider = new EdgeDeploymentProvider();
 export class EdgeDeploymentResource extends pulumi.dynamic.Resource {
     declare public readonly configurationId: pulumi.Output<string>;
     declare public readonly contentHash: pulumi.Output<string>;
+    /** Fleet mode with a canary stage: the canary configuration's id, else "". */
+    declare public readonly canaryConfigurationId: pulumi.Output<string>;
     declare public readonly appliedVersions: pulumi.Output<Record<string, number>>;
 
     constructor(name: string, args: EdgeDeploymentResourceArgs, opts?: pulumi.CustomResourceOptions) {
         super(
             provider,
             name,
-            { ...args, hostName: undefined, configurationId: undefined, contentHash: undefined, appliedVersions: undefined },
+            { ...args, hostName: undefined, configurationId: undefined, canaryConfigurationId: undefined, contentHash: undefined, appliedVersions: undefined },
             { ...opts, additionalSecretOutputs: ["registryPassword", "serviceConnectionString"] },
             "iot",
             "EdgeDeployment",

@@ -8,8 +8,17 @@ export { configToml, EDGE_DEVICE_TYPE, EdgeDeviceProvider } from "./edgeDevicePr
 export type { EdgeDeviceInputs, EdgeDeviceOutputs } from "./edgeDeviceProvider";
 export { EdgeDeployment } from "./edgeDeployment";
 export type { EdgeDeploymentArgs } from "./edgeDeployment";
-export { DEPLOYMENT_MODES, describeDeploymentChanges, EDGE_DEPLOYMENT_TYPE, EdgeDeploymentProvider, fleetConfigurationId } from "./edgeDeploymentProvider";
-export type { DeploymentMode, EdgeDeploymentInputs, EdgeDeploymentOutputs } from "./edgeDeploymentProvider";
+export {
+    canaryConfigurationId,
+    DEPLOYMENT_MODES,
+    describeDeploymentChanges,
+    describeRolloutStages,
+    EDGE_DEPLOYMENT_TYPE,
+    EdgeDeploymentProvider,
+    fleetConfigurationId,
+    ROLLOUT_LABEL,
+} from "./edgeDeploymentProvider";
+export type { CanarySettings, DeploymentMode, EdgeDeploymentInputs, EdgeDeploymentOutputs } from "./edgeDeploymentProvider";
 export { contentHash, describeContentChanges, modulesOf } from "./deploymentContent";
 export { connectWithSdk, hostNameOf } from "./hubClient";
 export type { RegistryFactory } from "./hubClient";
