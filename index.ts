@@ -14,7 +14,11 @@ const placement = { resourceGroupName: group.name, location: config.location, ta
 
 // Each of registry, hub and workspace is created, or read when the stack names an existing one; either way
 // they expose the same outputs, so nothing below depends on which.
-const registry = new ContainerRegistry("registry", { ...placement, registry: config.registry, subscriptionId: client.subscriptionId }, stateful);
+const registry = new ContainerRegistry(
+    "registry",
+    { ...placement, registry: config.registry, subscriptionId: client.subscriptionId },
+    stateful,
+);
 // Devices pull with a token that may only read the scoring repository; the admin user is for the image's push.
 const pullToken = new RegistryPullToken("registry-pull", {
     registryName: registry.registryName,
@@ -33,11 +37,7 @@ const hub = new IotHub(
     },
     stateful,
 );
-const ml = new MlWorkspace(
-    "ml",
-    { ...placement, workspace: config.workspace, containerRegistryId: registry.registryId, client },
-    stateful,
-);
+const ml = new MlWorkspace("ml", { ...placement, workspace: config.workspace, containerRegistryId: registry.registryId, client }, stateful);
 
 const model = new ModelRegistration(
     "model",
@@ -57,7 +57,12 @@ const image = new ScoringImage("scoring", {
     modelVersion: model.modelVersion,
     // A model a training run registered is downloaded into a staged copy of the context under out/<stack>/.
     registeredModel: config.model.existing
-        ? { modelUri: model.modelUri, resourceGroupName: ml.resourceGroupName, workspaceName: ml.workspaceName, stagingDir: `out/${config.stack}/scoring-context` }
+        ? {
+              modelUri: model.modelUri,
+              resourceGroupName: ml.resourceGroupName,
+              workspaceName: ml.workspaceName,
+              stagingDir: `out/${config.stack}/scoring-context`,
+          }
         : undefined,
 });
 

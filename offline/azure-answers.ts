@@ -11,8 +11,25 @@ import * as path from "path";
 import { Azurite, startAzurite } from "./azurite";
 import { AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY, serviceSas } from "./storage-auth";
 import { DOCKER_IMAGE_TYPE } from "../components/image";
-import { EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE, EdgeDeploymentProvider, EdgeDeviceProvider, hostNameOf, type RegistryFactory } from "../components/iot";
-import { armId, AZURE_TYPES, azureTypeOf, type Clock, nameFromId, resourceGroupId as armResourceGroupId, type RetryPolicy, SECRET_MARKER, UserError } from "../components/shared";
+import {
+    EDGE_DEPLOYMENT_TYPE,
+    EDGE_DEVICE_TYPE,
+    EdgeDeploymentProvider,
+    EdgeDeviceProvider,
+    hostNameOf,
+    type RegistryFactory,
+} from "../components/iot";
+import {
+    armId,
+    AZURE_TYPES,
+    azureTypeOf,
+    type Clock,
+    nameFromId,
+    resourceGroupId as armResourceGroupId,
+    type RetryPolicy,
+    SECRET_MARKER,
+    UserError,
+} from "../components/shared";
 import { MODEL_VERSION_NUMBER_TYPE, ModelVersionNumberProvider } from "../components/ml";
 import {
     TOKEN_PASSWORD_REVOCATION_TYPE,
@@ -42,7 +59,9 @@ const computedOutputs: Record<string, (name: string, inputs: Record<string, any>
         properties: { ...inputs.properties, hostName: `${name}.azure-devices.net`, state: "Active" },
     }),
     [AZURE_TYPES.storageAccount.token]: (name) => ({ primaryEndpoints: { blob: `https://${name}.blob.core.windows.net/` } }),
-    [AZURE_TYPES.keyVault.token]: (name, inputs) => ({ properties: { ...inputs.properties, vaultUri: `https://${name}.vault.azure.net/` } }),
+    [AZURE_TYPES.keyVault.token]: (name, inputs) => ({
+        properties: { ...inputs.properties, vaultUri: `https://${name}.vault.azure.net/` },
+    }),
     [AZURE_TYPES.logAnalytics.token]: (name) => ({ customerId: fakeGuid(`law:${name}`) }),
     [AZURE_TYPES.insights.token]: (name) => ({ appId: fakeGuid(`appi:${name}`) }),
     [AZURE_TYPES.mlWorkspace.token]: (name, inputs) => ({
@@ -50,7 +69,9 @@ const computedOutputs: Record<string, (name: string, inputs: Record<string, any>
         identity: { ...inputs.identity, principalId: fakeGuid(`mlw-identity:${name}`), tenantId: OFFLINE_TENANT_ID },
     }),
     // Like azure-native, a model version's "name" output is its version (set below from the name input).
-    [AZURE_TYPES.blob.token]: (name, inputs) => ({ url: `https://${inputs.accountName}.blob.core.windows.net/${inputs.containerName}/${name}` }),
+    [AZURE_TYPES.blob.token]: (name, inputs) => ({
+        url: `https://${inputs.accountName}.blob.core.windows.net/${inputs.containerName}/${name}`,
+    }),
 };
 
 /** A key-shaped value for a fake credential: base64 of a hash, like Azure's SAS keys and ACR passwords. */
@@ -88,7 +109,9 @@ function resourceGroupId(group: string): string {
 function dockerImage(inputs: Record<string, any>): MockResourceResult {
     const imageName: string = inputs.imageName;
     const repository = imageName.replace(/:[^:/]+$/, "");
-    const digest = createHash("sha256").update(JSON.stringify({ imageName, build: inputs.build })).digest("hex");
+    const digest = createHash("sha256")
+        .update(JSON.stringify({ imageName, build: inputs.build }))
+        .digest("hex");
     return {
         id: `${repository}@sha256:${digest}`,
         state: {
@@ -135,7 +158,12 @@ function readExisting(type: string, id: string): MockResourceResult {
     if (!shape) throw new Error(`the offline engine cannot read an existing ${type}; add it to offline/azure-answers.ts`);
     const base = { name, ...shape(name, group, parts) };
     if (type === AZURE_TYPES.mlWorkspace.token) {
-        workspaceStorageAccounts.set(name, String((base as Record<string, unknown>).storageAccount).split("/").pop() ?? "");
+        workspaceStorageAccounts.set(
+            name,
+            String((base as Record<string, unknown>).storageAccount)
+                .split("/")
+                .pop() ?? "",
+        );
     }
     return { id, state: deepMerge(base, override ?? {}) };
 }
@@ -173,7 +201,8 @@ const existingShapes: Record<string, (name: string, group: string, parts: string
         const workspace = parts[parts.indexOf("workspaces") + 1];
         const model = parts[parts.indexOf("models") + 1];
         const blob = `${defaultContainer(workspace)}/azureml/training-run/${model}/${version}/model.json`;
-        if (!offlineBlobs.has(blob)) offlineBlobs.set(blob, fs.readFileSync(path.resolve(__dirname, "..", "scoring", "model", "model.json")));
+        if (!offlineBlobs.has(blob))
+            offlineBlobs.set(blob, fs.readFileSync(path.resolve(__dirname, "..", "scoring", "model", "model.json")));
         return {
             properties: {
                 modelType: "custom_model",
@@ -204,7 +233,8 @@ function answerResource(args: MockResourceArgs, wireInputs: Record<string, unkno
     }
     if (!args.custom) return { id: undefined, state: args.inputs };
     const kind = azureTypeOf(args.type);
-    if (!kind) throw new Error(`the offline engine has no answer for ${args.type}; add the type to AZURE_TYPES (components/shared/azure.ts)`);
+    if (!kind)
+        throw new Error(`the offline engine has no answer for ${args.type}; add the type to AZURE_TYPES (components/shared/azure.ts)`);
     const name = args.inputs[kind.nameInput] ?? args.name;
     if (args.type === AZURE_TYPES.mlWorkspace.token) {
         workspaceStorageAccounts.set(name, nameFromId(String(args.inputs.storageAccount ?? "")));
@@ -231,7 +261,11 @@ async function previewCreate(args: MockResourceArgs): Promise<MockResourceResult
     if (DYNAMIC_PROVIDERS.has(args.type)) {
         const checked = await DYNAMIC_PROVIDERS.get(args.type)!().check!(undefined, inputs);
         if (checked.failures && checked.failures.length > 0) {
-            throw new CheckFailedError(checked.failures.map(({ property, reason }) => `${args.type} resource '${args.name}': property ${property} has a problem: ${reason}`).join("\n"));
+            throw new CheckFailedError(
+                checked.failures
+                    .map(({ property, reason }) => `${args.type} resource '${args.name}': property ${property} has a problem: ${reason}`)
+                    .join("\n"),
+            );
         }
         return { id: undefined, state: inputs };
     }
@@ -296,10 +330,13 @@ function offlineServiceSas(inputs: Record<string, any>): string {
     const resource = /^\/blob\/[^/]+\/([^/]+)(?:\/(.+))?$/.exec(String(inputs.canonicalizedResource ?? ""));
     const kind = String(inputs.resource ?? "");
     if (!resource || !["c", "b"].includes(kind) || (kind === "b") !== (resource[2] !== undefined)) {
-        throw new Error(`the offline engine signs container (c) or blob (b) SAS tokens for /blob/<account>/<container>[/<blob>], not resource ${kind} ${inputs.canonicalizedResource}`);
+        throw new Error(
+            `the offline engine signs container (c) or blob (b) SAS tokens for /blob/<account>/<container>[/<blob>], not resource ${kind} ${inputs.canonicalizedResource}`,
+        );
     }
     if (inputs.identifier) throw new Error("the offline engine cannot sign a SAS that refers to a stored access policy (identifier)");
-    if (!inputs.permissions || !inputs.sharedAccessExpiryTime) throw new Error("listStorageAccountServiceSAS: a SAS without a stored access policy needs permissions and sharedAccessExpiryTime");
+    if (!inputs.permissions || !inputs.sharedAccessExpiryTime)
+        throw new Error("listStorageAccountServiceSAS: a SAS without a stored access policy needs permissions and sharedAccessExpiryTime");
     return serviceSas({
         accountName: AZURITE_ACCOUNT,
         accountKey: AZURITE_ACCOUNT_KEY,
@@ -317,7 +354,8 @@ function defaultContainer(workspaceName: string): string {
 }
 
 function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
-    if (args.token === "azure-native:storage:getStorageAccount" || args.token === "azure-native:storage:listStorageAccountServiceSAS") return callStorage(args);
+    if (args.token === "azure-native:storage:getStorageAccount" || args.token === "azure-native:storage:listStorageAccountServiceSAS")
+        return callStorage(args);
     switch (args.token) {
         case "azure-native:authorization:getClientConfig":
             return {
@@ -339,7 +377,12 @@ function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
         case "azure-native:machinelearningservices:getDatastore":
             // The default blob datastore lives in the workspace's storage account, in a container Azure ML names.
             return {
-                id: armId(OFFLINE_SUBSCRIPTION_ID, args.inputs.resourceGroupName, `${AZURE_TYPES.mlWorkspace.armType}/${args.inputs.workspaceName}/datastores`, args.inputs.name),
+                id: armId(
+                    OFFLINE_SUBSCRIPTION_ID,
+                    args.inputs.resourceGroupName,
+                    `${AZURE_TYPES.mlWorkspace.armType}/${args.inputs.workspaceName}/datastores`,
+                    args.inputs.name,
+                ),
                 name: args.inputs.name,
                 properties: {
                     datastoreType: "AzureBlob",
@@ -362,7 +405,12 @@ async function callStorage(args: MockCallArgs): Promise<MockCallResult> {
     switch (args.token) {
         case "azure-native:storage:getStorageAccount":
             return {
-                id: armId(OFFLINE_SUBSCRIPTION_ID, args.inputs.resourceGroupName, AZURE_TYPES.storageAccount.armType, args.inputs.accountName),
+                id: armId(
+                    OFFLINE_SUBSCRIPTION_ID,
+                    args.inputs.resourceGroupName,
+                    AZURE_TYPES.storageAccount.armType,
+                    args.inputs.accountName,
+                ),
                 name: args.inputs.accountName,
                 kind: "StorageV2",
                 // Every account's blob endpoint is Azurite's, path-style, so downloads are real Blob REST calls, offline.
@@ -411,13 +459,17 @@ const hubs = new Map<string, OfflineHub>();
 let currentRun = 0;
 
 /** Called by the engine as a run starts: hubs reset on first use, workspaces are those this run declares. */
-export function beginOfflineRun(previous?: { resources: Array<{ type: string; name: string; state?: Record<string, unknown> }> }, preview = false): void {
+export function beginOfflineRun(
+    previous?: { resources: Array<{ type: string; name: string; state?: Record<string, unknown> }> },
+    preview = false,
+): void {
     currentRun += 1;
     previewing = preview;
     workspaceStorageAccounts.clear();
     offlineAcrTokens.reset();
     previousStates.clear();
-    for (const resource of previous?.resources ?? []) if (resource.state) previousStates.set(`${resource.type}::${resource.name}`, resource.state);
+    for (const resource of previous?.resources ?? [])
+        if (resource.state) previousStates.set(`${resource.type}::${resource.name}`, resource.state);
 }
 
 /**
@@ -531,11 +583,15 @@ async function dynamicResource(args: MockResourceArgs, wireInputs: Record<string
         // As the engine does with state: unchanged keeps it, a change updates it, a replacement creates anew.
         const diff = await provider.diff!(args.name, olds, inputs);
         if (!diff.changes) return { id: args.name, state: olds };
-        if ((diff.replaces ?? []).length === 0) return { id: args.name, state: (await provider.update!(args.name, olds, inputs)).outs ?? {} };
+        if ((diff.replaces ?? []).length === 0)
+            return { id: args.name, state: (await provider.update!(args.name, olds, inputs)).outs ?? {} };
     }
     const hub = HUB_TYPES.has(args.type) ? await offlineHub(hostNameOf(inputs.serviceConnectionString)) : undefined;
     // A canary ring is tagged outside the stack in a real hub: stand-in devices tagged to match let its stage verify.
-    const canary = args.type === EDGE_DEPLOYMENT_TYPE && inputs.mode === "fleet" ? (inputs.canary as { condition?: string; minSuccessCount?: number } | undefined) : undefined;
+    const canary =
+        args.type === EDGE_DEPLOYMENT_TYPE && inputs.mode === "fleet"
+            ? (inputs.canary as { condition?: string; minSuccessCount?: number } | undefined)
+            : undefined;
     if (hub && canary?.condition) hub.addDevicesMatching(canary.condition, canary.minSuccessCount ?? 1, "canary-stand-in");
     const { id, outs } = await provider.create(inputs);
     return { id, state: outs ?? {} };

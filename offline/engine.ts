@@ -118,7 +118,11 @@ export function readStackConfig(stack: string, projectDir = REPO_ROOT, overrides
  */
 function skipProviderSerialization(): void {
     const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure");
-    closure.serializeFunction = async () => ({ text: "exports.handler = undefined; // offline: not serialized", exportName: "handler", containsSecrets: false });
+    closure.serializeFunction = async () => ({
+        text: "exports.handler = undefined; // offline: not serialized",
+        exportName: "handler",
+        containsSecrets: false,
+    });
 }
 
 export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
@@ -179,7 +183,6 @@ export function outputValue<T>(output: pulumi.Output<T>): Promise<T> {
     return (output as unknown as { promise(): Promise<T> }).promise();
 }
 
-
 /** Wire-format properties as plain JSON: secrets become SECRET_MARKER, references and assets readable strings. */
 export function redactWireValue(value: unknown): unknown {
     if (value === UNKNOWN_VALUE) return UNKNOWN_MARKER;
@@ -208,7 +211,11 @@ function withoutProviderCode(inputs: Record<string, unknown>): Record<string, un
  * Does what the Pulumi engine does with additionalSecretOutputs, which the mock monitor ignores, and hands the
  * answered state (secrets marked) to `record`.
  */
-function markSecretOutputs(names: string[], record: (state: Record<string, unknown>) => void, callback: (error: unknown, response: any) => void) {
+function markSecretOutputs(
+    names: string[],
+    record: (state: Record<string, unknown>) => void,
+    callback: (error: unknown, response: any) => void,
+) {
     return (error: unknown, response: any) => {
         if (response) {
             const state = response.getObject()?.toJavaScript() ?? {};

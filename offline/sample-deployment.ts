@@ -10,7 +10,15 @@ export function manifestFor(image: string, env: Record<string, string> = {}): De
     return buildManifest({
         edgeRuntimeVersion: "1.5",
         registry: { name: "testacr", loginServer: "testacr.azurecr.io", username: "testacr-pull", password: SECRET_MARKER },
-        scoring: { name: "scoring", image, status: "running", restartPolicy: "always", env, inputName: "amlInput", outputName: "amlOutput" },
+        scoring: {
+            name: "scoring",
+            image,
+            status: "running",
+            restartPolicy: "always",
+            env,
+            inputName: "amlInput",
+            outputName: "amlOutput",
+        },
         sensor: { name: "SimulatedTemperatureSensor", version: "1.5", env: { MessageCount: 500 } },
         storeAndForwardTimeToLiveSecs: 7200,
     });

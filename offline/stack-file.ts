@@ -30,7 +30,8 @@ export interface StackFileConfig {
 export function readStackFile(stack: string, projectDir: string, listStacks: () => string[]): StackFileConfig {
     const project = readProjectFile(projectDir);
     const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) throw new StackFileError(`no stack file Pulumi.${stack}.yaml; stacks here: ${listStacks().join(", ") || "none"}`);
+    if (!fs.existsSync(file))
+        throw new StackFileError(`no stack file Pulumi.${stack}.yaml; stacks here: ${listStacks().join(", ") || "none"}`);
     const document = readYamlFile(file) ?? {};
     const problems: string[] = [];
     const warnings: string[] = [];
@@ -71,11 +72,15 @@ export function readStackFile(stack: string, projectDir: string, listStacks: () 
             // Ciphertext needs the stack's secrets provider: a placeholder offline, kept secret, its rules unchecked.
             secretKeys.push(key);
             values[key] = OFFLINE_SECRET_PLACEHOLDER;
-            warnings.push(`${key} is a secret (secure:), which cannot be decrypted offline: the plan uses its Pulumi.yaml default and \`pulumi preview\` checks its value`);
+            warnings.push(
+                `${key} is a secret (secure:), which cannot be decrypted offline: the plan uses its Pulumi.yaml default and \`pulumi preview\` checks its value`,
+            );
             continue;
         }
         if (declared?.secret) {
-            problems.push(`${key} is declared secret in Pulumi.yaml: set it with \`pulumi config set --secret ${short} <value>\`. (pulumi preview: Stack '${stack}' with configuration key '${short}' must be encrypted as it's secret)`);
+            problems.push(
+                `${key} is declared secret in Pulumi.yaml: set it with \`pulumi config set --secret ${short} <value>\`. (pulumi preview: Stack '${stack}' with configuration key '${short}' must be encrypted as it's secret)`,
+            );
         }
         if (declared?.type && !matchesType(declared, value)) {
             const typeName = fullTypeName(declared);

@@ -19,9 +19,11 @@ export function parseArgs<T extends Record<string, string>, S extends string = n
     const result: Record<string, string | boolean> = { ...defaults, ...Object.fromEntries(switches.map((name) => [name, false])) };
     for (let i = 0; i < argv.length; i++) {
         const short = /^-([a-zA-Z])$/.exec(argv[i])?.[1];
-        const match = short && options.aliases?.[short] ? [argv[i], options.aliases[short], undefined] : /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
+        const match =
+            short && options.aliases?.[short] ? [argv[i], options.aliases[short], undefined] : /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
         const name = match?.[1];
-        if (!match || name === undefined || !(name in defaults || switches.includes(name))) throw new UsageError(unknownArgument(argv[i], defaults, switches));
+        if (!match || name === undefined || !(name in defaults || switches.includes(name)))
+            throw new UsageError(unknownArgument(argv[i], defaults, switches));
         if (switches.includes(name)) {
             if (match[2] !== undefined) throw new UsageError(`--${name} takes no value`);
             result[name] = true;
@@ -37,7 +39,9 @@ export function parseArgs<T extends Record<string, string>, S extends string = n
 function unknownArgument(argument: string, defaults: Record<string, string>, switches: readonly string[]): string {
     const accepted = [...Object.keys(defaults).map((k) => `--${k} <value>`), ...switches.map((k) => `--${k}`)].join(", ");
     // `npm start --stack prod` leaves only "prod" here: npm keeps flags before `--` for itself.
-    const hint = argument.startsWith("-") ? "" : ` (a bare value: npm keeps the flags before \`--\` for itself, so write \`npm start -- --stack ${argument}\`)`;
+    const hint = argument.startsWith("-")
+        ? ""
+        : ` (a bare value: npm keeps the flags before \`--\` for itself, so write \`npm start -- --stack ${argument}\`)`;
     return `unknown argument "${argument}"${hint}; accepted: ${accepted}`;
 }
 

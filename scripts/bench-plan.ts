@@ -14,11 +14,15 @@ const peaks: number[] = [];
 
 for (let i = 0; i < runs + 1; i++) {
     const started = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, ["--import", require.resolve("tsx"), path.join(root, "scripts", "plan.ts"), "--stack", args.stack], {
-        cwd: root,
-        encoding: "utf8",
-        env: { ...process.env, EDGEML_REPORT_PEAK_MEMORY: "1" },
-    });
+    const result = spawnSync(
+        process.execPath,
+        ["--import", require.resolve("tsx"), path.join(root, "scripts", "plan.ts"), "--stack", args.stack],
+        {
+            cwd: root,
+            encoding: "utf8",
+            env: { ...process.env, EDGEML_REPORT_PEAK_MEMORY: "1" },
+        },
+    );
     const wall = Number(process.hrtime.bigint() - started) / 1e6;
     if (result.status !== 0) throw new Error(`offline plan failed:\n${result.stderr}`);
     const peakKiB = Number(/peak-memory-kib=(\d+)/.exec(result.stderr)?.[1]);
@@ -34,5 +38,7 @@ for (let i = 0; i < runs + 1; i++) {
 const sorted = [...walls].sort((a, b) => a - b);
 const median = sorted[Math.floor(sorted.length / 2)];
 console.log(`offline plan, stack ${args.stack}, ${runs} runs on ${os.cpus().length} cores`);
-console.log(`  wall time: median ${median.toFixed(0)} ms, min ${sorted[0].toFixed(0)} ms, max ${sorted[sorted.length - 1].toFixed(0)} ms (target < ${TARGET_WALL_MS} ms)`);
+console.log(
+    `  wall time: median ${median.toFixed(0)} ms, min ${sorted[0].toFixed(0)} ms, max ${sorted[sorted.length - 1].toFixed(0)} ms (target < ${TARGET_WALL_MS} ms)`,
+);
 console.log(`  peak memory (max RSS): ${(Math.max(...peaks) / 1024).toFixed(0)} MiB`);

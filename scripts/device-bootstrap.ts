@@ -25,7 +25,10 @@ async function main(): Promise<void> {
     if (argv.includes("--help") || argv.includes("-h")) return void console.log(USAGE);
     // parseArgs takes `--name value` pairs only, so the one switch is taken out first.
     const offline = argv.includes("--offline");
-    const args = parseArgs(argv.filter((arg) => arg !== "--offline"), { stack: "", outputs: "", device: "", dir: "" });
+    const args = parseArgs(
+        argv.filter((arg) => arg !== "--offline"),
+        { stack: "", outputs: "", device: "", dir: "" },
+    );
     if (!args.stack) throw new UsageError("--stack <name> is required");
     const stackFolder = stackFolderName(args.stack);
     if (!stackFolder) throw new UsageError(`--stack ${JSON.stringify(args.stack)} is not a stack name`);
@@ -46,11 +49,17 @@ async function main(): Promise<void> {
 }
 
 /** The outputs and, for messages, where they came from: the offline engine, a saved file, or the Pulumi CLI. */
-async function readOutputs(stack: string, from: { offline?: boolean; file?: string }): Promise<{ outputs: Record<string, unknown>; source: string }> {
+async function readOutputs(
+    stack: string,
+    from: { offline?: boolean; file?: string },
+): Promise<{ outputs: Record<string, unknown>; source: string }> {
     if (from.offline) return { outputs: await offlineOutputs(stack), source: `the offline run of stack ${stack}` };
     if (from.file === undefined) {
         const projectDir = (await engine()).findProjectDir();
-        return { outputs: parseOutputs(await cliOutputs(stack, projectDir), `pulumi's outputs of stack ${stack}`), source: `stack ${stack}` };
+        return {
+            outputs: parseOutputs(await cliOutputs(stack, projectDir), `pulumi's outputs of stack ${stack}`),
+            source: `stack ${stack}`,
+        };
     }
     let text: string;
     try {
@@ -80,11 +89,19 @@ function cliOutputs(stack: string, projectDir: string): Promise<string> {
         execFile("pulumi", argv, { cwd: projectDir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
             if (!error) return resolve(stdout);
             if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-                return reject(new StackOutputsError("the Pulumi CLI (pulumi) is not on PATH: install it (https://www.pulumi.com/docs/install/), or pass --outputs <file> holding `pulumi stack output --json --show-secrets` output"));
+                return reject(
+                    new StackOutputsError(
+                        "the Pulumi CLI (pulumi) is not on PATH: install it (https://www.pulumi.com/docs/install/), or pass --outputs <file> holding `pulumi stack output --json --show-secrets` output",
+                    ),
+                );
             }
             // The CLI's own complaint (no such stack, not logged in, passphrase missing) is what the user needs;
             // it goes to stderr, which carries no output values.
-            reject(new StackOutputsError(`\`pulumi stack output\` failed for stack ${stack} (exit ${error.code ?? error.signal}):\n${stderr.trim()}`));
+            reject(
+                new StackOutputsError(
+                    `\`pulumi stack output\` failed for stack ${stack} (exit ${error.code ?? error.signal}):\n${stderr.trim()}`,
+                ),
+            );
         });
     });
 }

@@ -23,7 +23,9 @@ export function parseOutputs(text: string, source: string): Record<string, unkno
         throw new StackOutputsError(`${source} is not valid JSON; expected what \`pulumi stack output --json --show-secrets\` prints`);
     }
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        throw new StackOutputsError(`${source} is not a JSON object of stack outputs; expected what \`pulumi stack output --json --show-secrets\` prints`);
+        throw new StackOutputsError(
+            `${source} is not a JSON object of stack outputs; expected what \`pulumi stack output --json --show-secrets\` prints`,
+        );
     }
     return value as Record<string, unknown>;
 }
@@ -33,18 +35,23 @@ export function deviceConfigs(outputs: Record<string, unknown>, source: string):
     const map = outputs[CONFIG_TOMLS_OUTPUT];
     const where = `output ${CONFIG_TOMLS_OUTPUT} of ${source}`;
     if (map === undefined) {
-        throw new StackOutputsError(`${source} has no output ${CONFIG_TOMLS_OUTPUT}; has \`pulumi up\` run for this stack with this version of edgeml?`);
+        throw new StackOutputsError(
+            `${source} has no output ${CONFIG_TOMLS_OUTPUT}; has \`pulumi up\` run for this stack with this version of edgeml?`,
+        );
     }
     if (map === HIDDEN_SECRET) throw new StackOutputsError(`${where} is hidden as "[secret]": produce the outputs with --show-secrets`);
-    if (map === null || typeof map !== "object" || Array.isArray(map)) throw new StackOutputsError(`${where} is not a map of device id to config.toml`);
+    if (map === null || typeof map !== "object" || Array.isArray(map))
+        throw new StackOutputsError(`${where} is not a map of device id to config.toml`);
     const entries = Object.entries(map as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    if (entries.length === 0) throw new StackOutputsError(`${where} is empty: the stack has no edge devices (config key edgeml:edgeDevices)`);
+    if (entries.length === 0)
+        throw new StackOutputsError(`${where} is empty: the stack has no edge devices (config key edgeml:edgeDevices)`);
     for (const [deviceId, toml] of entries) {
         const broken = folderNameProblem(deviceId);
         if (broken) throw new StackOutputsError(`${where} has an invalid device id ${shownId(deviceId)}: ${broken}`);
         if (typeof toml !== "string") throw new StackOutputsError(`${where}: the value for device ${deviceId} is not a string`);
         // A cheap check that this is the provisioning file before it lands in /etc/aziot on a device.
-        if (!/^\[provisioning\]$/m.test(toml)) throw new StackOutputsError(`${where}: the value for device ${deviceId} has no [provisioning] section`);
+        if (!/^\[provisioning\]$/m.test(toml))
+            throw new StackOutputsError(`${where}: the value for device ${deviceId} has no [provisioning] section`);
     }
     return new Map(entries as Array<[string, string]>);
 }
@@ -66,7 +73,9 @@ export function selectDevices(configs: Map<string, string>, deviceId: string | u
     if (deviceId === undefined) return configs;
     const toml = configs.get(deviceId);
     if (toml === undefined) {
-        throw new StackOutputsError(`no device ${JSON.stringify(deviceId)} in ${CONFIG_TOMLS_OUTPUT}; devices: ${[...configs.keys()].join(", ")}`);
+        throw new StackOutputsError(
+            `no device ${JSON.stringify(deviceId)} in ${CONFIG_TOMLS_OUTPUT}; devices: ${[...configs.keys()].join(", ")}`,
+        );
     }
     return new Map([[deviceId, toml]]);
 }

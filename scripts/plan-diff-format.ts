@@ -21,9 +21,21 @@ export function formatPlanDiff(diff: PlanDiff, context: DiffContext): string {
     } else {
         for (const resource of diff.resources) lines.push(...renderResource(resource));
         if (diff.resources.length > 0) lines.push("");
-        section(lines, "Deployment manifest changes:", diff.manifest.map((line) => `  ${line}`));
-        section(lines, "Rollout stages, in order:", (diff.stages ?? []).map((line) => `  ${line}`));
-        section(lines, "Reads of existing state:", diff.reads.map((r) => `  ${READ_MARKERS[r.kind]} ${r.what}${r.args ? `  ${r.args}` : ""}`));
+        section(
+            lines,
+            "Deployment manifest changes:",
+            diff.manifest.map((line) => `  ${line}`),
+        );
+        section(
+            lines,
+            "Rollout stages, in order:",
+            (diff.stages ?? []).map((line) => `  ${line}`),
+        );
+        section(
+            lines,
+            "Reads of existing state:",
+            diff.reads.map((r) => `  ${READ_MARKERS[r.kind]} ${r.what}${r.args ? `  ${r.args}` : ""}`),
+        );
         section(
             lines,
             "Stack outputs:",
@@ -61,7 +73,9 @@ function renderResource(resource: ResourceChange): string[] {
         resource.blockedByProtect ? "protected: `pulumi up` would fail" : "",
         resource.retained ? "retainOnDelete: the old one stays in Azure" : "",
     ].filter(Boolean);
-    const lines = [`${MARKERS[resource.kind]} ${resource.kind} ${resource.type} "${resource.name}"${flags.length ? ` (${flags.join("; ")})` : ""}`];
+    const lines = [
+        `${MARKERS[resource.kind]} ${resource.kind} ${resource.type} "${resource.name}"${flags.length ? ` (${flags.join("; ")})` : ""}`,
+    ];
     for (const note of resource.notes) lines.push(`    ${note}`);
     for (const input of resource.inputs) {
         const [a, b] = showPair(input.before, input.after);

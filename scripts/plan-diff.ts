@@ -111,7 +111,8 @@ export interface PlanDiff {
 /** Compares two offline plans of the same stack. Pure: no cloud, no files, no processes. */
 export async function diffPlans(previousPlan: OfflinePlan, currentPlan: OfflinePlan): Promise<PlanDiff> {
     const [before, after] = [withPasswordStandIns(previousPlan), withPasswordStandIns(currentPlan)];
-    const managed = (plan: OfflinePlan) => new Map(plan.resources.filter((r) => r.custom && r.operation === "create").map((r) => [r.urn, r]));
+    const managed = (plan: OfflinePlan) =>
+        new Map(plan.resources.filter((r) => r.custom && r.operation === "create").map((r) => [r.urn, r]));
     const [old, now] = [managed(before), managed(after)];
     const resources: ResourceChange[] = [];
     let manifest: string[] = [];
@@ -132,7 +133,8 @@ export async function diffPlans(previousPlan: OfflinePlan, currentPlan: OfflineP
         if (!classified) continue;
         if (classified.kind === "replace") replaced.add(resource.urn);
         resources.push(classified);
-        if (resource.type === EDGE_DEPLOYMENT_TYPE) manifest = describeDeploymentChanges(deploymentInputs(previous.inputs), deploymentInputs(resource.inputs));
+        if (resource.type === EDGE_DEPLOYMENT_TYPE)
+            manifest = describeDeploymentChanges(deploymentInputs(previous.inputs), deploymentInputs(resource.inputs));
         if (resource.type === EDGE_DEPLOYMENT_TYPE) stages = describeRolloutStages(deploymentInputs(resource.inputs));
     }
     markDependentsOfReplacements(resources, now);
@@ -143,12 +145,21 @@ export async function diffPlans(previousPlan: OfflinePlan, currentPlan: OfflineP
         if (resource.type === EDGE_DEPLOYMENT_TYPE) manifest = describeContentChanges(deploymentInputs(resource.inputs).content, undefined);
     }
     const deployment = resources.find((r) => r.type === EDGE_DEPLOYMENT_TYPE);
-    if (deployment && manifest.length > 0) deployment.notes.push(`manifest: ${count(manifest.length, "change")}, listed under "Deployment manifest changes"`);
+    if (deployment && manifest.length > 0)
+        deployment.notes.push(`manifest: ${count(manifest.length, "change")}, listed under "Deployment manifest changes"`);
 
     const touched = new Set(resources.map((r) => r.urn));
     const unchanged = [...now.keys()].filter((urn) => old.has(urn) && !touched.has(urn)).length;
     const components = after.resources.filter((r) => !r.custom).length;
-    return { resources, reads: diffReads(before, after), manifest, stages, outputs: diffOutputs(before.outputs, after.outputs), unchanged, components };
+    return {
+        resources,
+        reads: diffReads(before, after),
+        manifest,
+        stages,
+        outputs: diffOutputs(before.outputs, after.outputs),
+        unchanged,
+        components,
+    };
 }
 
 /**
@@ -256,22 +267,40 @@ async function classify(
         inputs = inputs.filter((c) => !(c.path === "location" && normalizedLocation(c.before) === normalizedLocation(c.after)));
         if (inputs.length === 0) return undefined;
         // The resource's own replaceOnChanges (the program's create-only properties) replace too, as in the engine.
-        replaceKeys = [...(AZURE_REPLACE_INPUTS[current.type] ?? AZURE_DEFAULT_REPLACE_INPUTS), "location", ...(current.replaceOnChanges ?? [])];
-        if (!AZURE_REPLACE_INPUTS[current.type]) notes.push("offline replacement rules unknown for this type: only resourceGroupName and location are taken to replace");
+        replaceKeys = [
+            ...(AZURE_REPLACE_INPUTS[current.type] ?? AZURE_DEFAULT_REPLACE_INPUTS),
+            "location",
+            ...(current.replaceOnChanges ?? []),
+        ];
+        if (!AZURE_REPLACE_INPUTS[current.type])
+            notes.push("offline replacement rules unknown for this type: only resourceGroupName and location are taken to replace");
     }
 
     const marked = inputs.map((c) => ({ ...c, replaces: replaceKeys.some((key) => isUnder(c.path, key)) }));
     replace ||= marked.some((c) => c.replaces);
-    return change(replace ? "replace" : "update", current, marked, { blockedByProtect: replace && previous.protect, retained: replace && previous.retainOnDelete, notes });
+    return change(replace ? "replace" : "update", current, marked, {
+        blockedByProtect: replace && previous.protect,
+        retained: replace && previous.retainOnDelete,
+        notes,
+    });
 }
 
 /** Asks the dynamic provider itself, with the plans' stand-ins for secrets turned back into comparable values. */
-async function dynamicDiff(previous: PlannedResource, current: PlannedResource, before: OfflinePlan, after: OfflinePlan, replaced: ReadonlySet<string>) {
+async function dynamicDiff(
+    previous: PlannedResource,
+    current: PlannedResource,
+    before: OfflinePlan,
+    after: OfflinePlan,
+    replaced: ReadonlySet<string>,
+) {
     // The service connection string is a secret in the plan; what the providers read from it is the hub's host name.
     // A hub being replaced has keys known only after its replacement: the engine passes the unknown value, as here.
     const [oldHost, newHost] = [hubHostName(previous, before), hubHostName(current, after)];
-    const hubReplaced = current.dependencies.some((urn) => replaced.has(urn) && after.resources.find((r) => r.urn === urn)?.type === AZURE_TYPES.iotHub.token);
-    const connection = (host: string) => (hubReplaced && host === newHost ? UNKNOWN_VALUE : `HostName=${host};SharedAccessKeyName=iothubowner;SharedAccessKey=${SECRET}`);
+    const hubReplaced = current.dependencies.some(
+        (urn) => replaced.has(urn) && after.resources.find((r) => r.urn === urn)?.type === AZURE_TYPES.iotHub.token,
+    );
+    const connection = (host: string) =>
+        hubReplaced && host === newHost ? UNKNOWN_VALUE : `HostName=${host};SharedAccessKeyName=iothubowner;SharedAccessKey=${SECRET}`;
     if (current.type === EDGE_DEVICE_TYPE) {
         const olds = { ...(previous.inputs as unknown as EdgeDeviceInputs), hostName: oldHost } as EdgeDeviceOutputs;
         const news = { ...(current.inputs as unknown as EdgeDeviceInputs), serviceConnectionString: connection(newHost) };
@@ -280,7 +309,13 @@ async function dynamicDiff(previous: PlannedResource, current: PlannedResource, 
     const oldInputs = deploymentInputs(previous.inputs);
     // The registry password is its stand-in on both sides (withPasswordStandIns): a rotation changes it.
     const oldHash = contentHash(oldInputs.content, oldInputs.registryPassword);
-    const olds = { ...oldInputs, hostName: oldHost, contentHash: oldHash, configurationId: "", appliedVersions: {} } as EdgeDeploymentOutputs;
+    const olds = {
+        ...oldInputs,
+        hostName: oldHost,
+        contentHash: oldHash,
+        configurationId: "",
+        appliedVersions: {},
+    } as EdgeDeploymentOutputs;
     const news = { ...deploymentInputs(current.inputs), serviceConnectionString: connection(newHost) };
     return normalized(await new EdgeDeploymentProvider().diff(previous.name, olds, news));
 }
@@ -352,9 +387,11 @@ function diffReads(before: OfflinePlan, after: OfflinePlan): ReadChange[] {
     for (const [urn, resource] of now) {
         const previous = old.get(urn);
         if (!previous) changes.push({ kind: "added", what: resource.type, args: argsText(resource.inputs) });
-        else if (changedInputs(previous.inputs, resource.inputs).length > 0) changes.push({ kind: "changed", what: resource.type, args: argsText(resource.inputs) });
+        else if (changedInputs(previous.inputs, resource.inputs).length > 0)
+            changes.push({ kind: "changed", what: resource.type, args: argsText(resource.inputs) });
     }
-    for (const [urn, resource] of old) if (!now.has(urn)) changes.push({ kind: "removed", what: resource.type, args: argsText(resource.inputs) });
+    for (const [urn, resource] of old)
+        if (!now.has(urn)) changes.push({ kind: "removed", what: resource.type, args: argsText(resource.inputs) });
 
     const key = (invoke: PlannedInvoke) => `${invoke.token}\u0000${argsText(invoke.inputs)}`;
     const remaining = new Map<string, number>();
@@ -375,12 +412,16 @@ function diffReads(before: OfflinePlan, after: OfflinePlan): ReadChange[] {
 }
 
 function argsText(inputs: Record<string, unknown>): string {
-    return flatten(inputs).map(([k, v]) => `${k}=${v}`).join("  ");
+    return flatten(inputs)
+        .map(([k, v]) => `${k}=${v}`)
+        .join("  ");
 }
 
 function diffOutputs(before: Record<string, unknown>, after: Record<string, unknown>): OutputChange[] {
     const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    return names.filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name])).map((name) => ({ name, before: before[name], after: after[name] }));
+    return names
+        .filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name]))
+        .map((name) => ({ name, before: before[name], after: after[name] }));
 }
 
 export function count(n: number, noun: string): string {

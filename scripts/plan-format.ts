@@ -27,12 +27,16 @@ export function formatPlan(plan: OfflinePlan, preview = false): string {
             const ownershipTags = resource.type.startsWith("azure-native:");
             // Noise left out: a dynamic provider's serialized code, ownership tags, empty values.
             const inputs = flatten(withManifestSummary(resource.inputs)).filter(
-                ([key, value]) => key !== "__provider" && !(ownershipTags && key.startsWith("tags.")) && !["", '""', "[]", "(none)"].includes(value),
+                ([key, value]) =>
+                    key !== "__provider" && !(ownershipTags && key.startsWith("tags.")) && !["", '""', "[]", "(none)"].includes(value),
             );
             for (const line of wrap(inputs.map(([k, v]) => `${k}=${v}`))) lines.push(`${pad}    ${line}`);
             // A deployment's stages in the order a rollout runs them, with their target conditions.
             if (resource.type === EDGE_DEPLOYMENT_TYPE) {
-                lines.push(`${pad}    rollout:`, ...describeRolloutStages(resource.inputs as unknown as EdgeDeploymentInputs).map((stage) => `${pad}      ${stage}`));
+                lines.push(
+                    `${pad}    rollout:`,
+                    ...describeRolloutStages(resource.inputs as unknown as EdgeDeploymentInputs).map((stage) => `${pad}      ${stage}`),
+                );
             }
             const waits = resource.dependencies.filter((urn) => urn !== resource.parent).map((urn) => byUrn.get(urn)?.name ?? urn);
             if (waits.length > 0) lines.push(`${pad}    waits on: ${waits.join(", ")}`);
@@ -49,21 +53,26 @@ export function formatPlan(plan: OfflinePlan, preview = false): string {
     if (plan.invokes.length > 0) {
         lines.push("Reads from Azure:");
         for (const invoke of plan.invokes) {
-            const args = flatten(invoke.inputs).map(([k, v]) => `${k}=${v}`).join("  ");
+            const args = flatten(invoke.inputs)
+                .map(([k, v]) => `${k}=${v}`)
+                .join("  ");
             lines.push(`  ${invoke.token}${args ? `  ${args}` : ""}`);
         }
         lines.push("");
     }
 
     lines.push("Stack outputs:");
-    for (const [name, value] of Object.entries(plan.outputs)) lines.push(`  ${name} = ${value === UNKNOWN_MARKER ? "output<string>" : shorten(JSON.stringify(value))}`);
+    for (const [name, value] of Object.entries(plan.outputs))
+        lines.push(`  ${name} = ${value === UNKNOWN_MARKER ? "output<string>" : shorten(JSON.stringify(value))}`);
     lines.push("");
 
     const created = plan.resources.filter((r) => r.custom && r.operation === "create").length;
     const read = plan.resources.filter((r) => r.operation === "read").length + plan.invokes.length;
     const components = plan.resources.filter((r) => !r.custom).length;
     // pulumi preview's "+ N to create" counts the stack and each component too.
-    lines.push(`${created} resources to create in ${components} components, ${read} reads of existing state (pulumi preview: + ${created + components + 1} to create, the stack and the components included).`);
+    lines.push(
+        `${created} resources to create in ${components} components, ${read} reads of existing state (pulumi preview: + ${created + components + 1} to create, the stack and the components included).`,
+    );
     return lines.join("\n");
 }
 

@@ -21,7 +21,8 @@ export function loadPreviousPlan(argument: string, stack: string, projectDir: st
     const file = path.resolve(argument);
     if (fs.existsSync(file) && fs.statSync(file).isFile()) {
         const plan = parsePlan(fs.readFileSync(file, "utf8"), argument);
-        if (plan.stack !== stack) throw new PlanSourceError(`${argument} is the plan of stack "${plan.stack}", not "${stack}"; compare plans of the same stack`);
+        if (plan.stack !== stack)
+            throw new PlanSourceError(`${argument} is the plan of stack "${plan.stack}", not "${stack}"; compare plans of the same stack`);
         return { plan, source: argument };
     }
     return planAtRef(argument, stack, projectDir);
@@ -75,7 +76,9 @@ function planAtRef(ref: string, stack: string, projectDir: string): PreviousPlan
     if (verify.status !== 0) {
         // --quiet silences "unknown revision"; what git still says (not a repository, dubious ownership) is the reason.
         const said = verify.stderr.trim().split("\n")[0];
-        throw notFound(`no file ${path.resolve(ref)}, and ${said ? `git says: ${said}` : `no such commit in the repository at ${projectDir}`}`);
+        throw notFound(
+            `no file ${path.resolve(ref)}, and ${said ? `git says: ${said}` : `no such commit in the repository at ${projectDir}`}`,
+        );
     }
     const commit = verify.stdout.trim();
     const source = `${ref} (${commit.slice(0, 7)})`;
@@ -92,12 +95,16 @@ function planAtRef(ref: string, stack: string, projectDir: string): PreviousPlan
         const archived = git(["archive", "--format=tar", "-o", archive, commit], projectDir);
         if (archived.status !== 0) throw new PlanSourceError(`cannot read the tree of ${source}: ${archived.stderr.trim()}`);
         const untar = spawnSync("tar", ["-xf", archive, "-C", tree], { encoding: "utf8" });
-        if (untar.status !== 0) throw new PlanSourceError(`cannot unpack the tree of ${source}: ${untar.stderr?.trim() || untar.error?.message}`);
+        if (untar.status !== 0)
+            throw new PlanSourceError(`cannot unpack the tree of ${source}: ${untar.stderr?.trim() || untar.error?.message}`);
 
         const project = path.join(tree, prefix);
         if (!fs.existsSync(path.join(project, `Pulumi.${stack}.yaml`))) {
             // The stack is new in this change: before it, nothing existed.
-            return { plan: { project: "", stack, resources: [], invokes: [], outputs: {} }, source: `${source}, which has no Pulumi.${stack}.yaml` };
+            return {
+                plan: { project: "", stack, resources: [], invokes: [], outputs: {} },
+                source: `${source}, which has no Pulumi.${stack}.yaml`,
+            };
         }
         const script = path.join(project, "scripts", "plan.ts");
         if (!fs.existsSync(script)) throw new PlanSourceError(`cannot plan ${source}: it has no scripts/plan.ts`);
@@ -111,7 +118,7 @@ function planAtRef(ref: string, stack: string, projectDir: string): PreviousPlan
             maxBuffer: 64 * 1024 * 1024,
         });
         if (run.status !== 0) {
-            const why = run.error ? run.error.message : (run.stderr.trim() || run.stdout.trim() || `exit code ${run.status}`);
+            const why = run.error ? run.error.message : run.stderr.trim() || run.stdout.trim() || `exit code ${run.status}`;
             throw new PlanSourceError(`the offline plan of ${source} failed:\n${why}`);
         }
         const written = path.join(project, "out", stack, "plan.json");

@@ -32,8 +32,10 @@ async function main(): Promise<number> {
         console.log(USAGE);
         return 0;
     }
-    if (args["expect-no-changes"] && !args.diff) throw new UsageError("--expect-no-changes needs --diff <plan.json | git ref> to compare with");
-    if (args.preview && args.diff) throw new UsageError("--preview shows a first preview; --diff compares with a previous plan: use one of them");
+    if (args["expect-no-changes"] && !args.diff)
+        throw new UsageError("--expect-no-changes needs --diff <plan.json | git ref> to compare with");
+    if (args.preview && args.diff)
+        throw new UsageError("--preview shows a first preview; --diff compares with a previous plan: use one of them");
     const projectDir = findProjectDir();
     // Read before this run writes: `--diff out/<stack>/plan.json` means the plan of the previous run.
     const previous = args.diff ? loadPreviousPlan(args.diff, args.stack, projectDir) : undefined;

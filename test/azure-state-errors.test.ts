@@ -8,7 +8,10 @@ import { armId, AZURE_TYPES, AzureStateError } from "../components/shared";
 import { existingAzureState, OFFLINE_SUBSCRIPTION_ID, outputValue, runOffline } from "../offline";
 
 /** The error an offline run of dev with `overrides` stops with, and what the SDK logged meanwhile. */
-async function failure(overrides: Record<string, unknown>, state: Record<string, Record<string, unknown>>): Promise<{ error: unknown; logged: string[] }> {
+async function failure(
+    overrides: Record<string, unknown>,
+    state: Record<string, Record<string, unknown>>,
+): Promise<{ error: unknown; logged: string[] }> {
     const logged: string[] = [];
     const original = console.error;
     console.error = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
@@ -35,13 +38,17 @@ const cases = [
     {
         what: "an existing basic-tier hub",
         overrides: { existingResourceGroup: "shared-rg", existingIotHub: "iot-rg/contoso-hub" },
-        state: { [armId(OFFLINE_SUBSCRIPTION_ID, "iot-rg", AZURE_TYPES.iotHub.armType, "contoso-hub")]: { sku: { name: "B1", tier: "Basic" } } },
+        state: {
+            [armId(OFFLINE_SUBSCRIPTION_ID, "iot-rg", AZURE_TYPES.iotHub.armType, "contoso-hub")]: { sku: { name: "B1", tier: "Basic" } },
+        },
         component: "edgeml:iot:IotHub",
         message: /is on the basic tier B1/,
     },
     {
         what: "an existing workspace in another subscription",
-        overrides: { existingWorkspace: armId("3f2504e0-4f89-11d3-9a0c-0305e82c3301", "ml-rg", AZURE_TYPES.mlWorkspace.armType, "contoso-mlw") },
+        overrides: {
+            existingWorkspace: armId("3f2504e0-4f89-11d3-9a0c-0305e82c3301", "ml-rg", AZURE_TYPES.mlWorkspace.armType, "contoso-mlw"),
+        },
         state: {},
         component: "edgeml:ml:MlWorkspace",
         message: /names a resource in subscription 3f2504e0/,
@@ -59,7 +66,11 @@ describe("Azure state errors: reported once, against their resource, without SDK
             assert.ok(error.resource, "names its resource");
             const urn = await outputValue(error.resource.urn);
             assert.strictEqual(urn.split("::")[2].split("$").pop(), component, urn);
-            assert.deepStrictEqual(logged.filter((line) => /Error serializing/.test(line)), [], "no invoke serialization noise");
+            assert.deepStrictEqual(
+                logged.filter((line) => /Error serializing/.test(line)),
+                [],
+                "no invoke serialization noise",
+            );
         });
     }
 });

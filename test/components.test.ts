@@ -17,7 +17,11 @@ describe("ContainerRegistry", () => {
         const { plan } = await runOffline({
             stack: "dev",
             program: () => {
-                registry = new ContainerRegistry("acr", { ...placement, subscriptionId: OFFLINE_SUBSCRIPTION_ID, registry: { existing: false, name: "testacr01", sku: "Standard" } });
+                registry = new ContainerRegistry("acr", {
+                    ...placement,
+                    subscriptionId: OFFLINE_SUBSCRIPTION_ID,
+                    registry: { existing: false, name: "testacr01", sku: "Standard" },
+                });
                 return { password: registry.adminPassword };
             },
         });
@@ -40,7 +44,13 @@ async function planHub(sizing: Omit<NewIotHub, "existing">) {
     const { plan } = await runOffline({
         stack: "dev",
         program: () => {
-            hub = new IotHub("iot", { ...placement, subscriptionId: OFFLINE_SUBSCRIPTION_ID, hub: { existing: false, ...sizing }, edgeDevices: ["edge-a", "edge-b"], deviceTags: { environment: "test" } });
+            hub = new IotHub("iot", {
+                ...placement,
+                subscriptionId: OFFLINE_SUBSCRIPTION_ID,
+                hub: { existing: false, ...sizing },
+                edgeDevices: ["edge-a", "edge-b"],
+                deviceTags: { environment: "test" },
+            });
             return {};
         },
     });
@@ -70,7 +80,10 @@ describe("IotHub", () => {
         const { plan, hub, emulator } = await planHub({ name: "test-hub-2", sku: "S1", units: 1, partitions: 2 });
         const devices = plan.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/iot:EdgeDevice");
         const component = resourceOfType(plan, "edgeml:iot:IotHub");
-        assert.deepStrictEqual(devices.map((d) => d.inputs.deviceId), ["edge-a", "edge-b"]);
+        assert.deepStrictEqual(
+            devices.map((d) => d.inputs.deviceId),
+            ["edge-a", "edge-b"],
+        );
         for (const device of devices) {
             assert.strictEqual(device.parent, component.urn);
             assert.strictEqual(device.inputs.serviceConnectionString, "[secret]");
@@ -91,7 +104,10 @@ describe("IotHub", () => {
             const identity = (await registry.get(deviceId)).responseBody;
             assert.strictEqual(identity.capabilities?.iotEdge, true);
             const key = identity.authentication?.symmetricKey?.primaryKey;
-            assert.strictEqual(connectionStrings[deviceId], `HostName=test-hub-2.azure-devices.net;DeviceId=${deviceId};SharedAccessKey=${key}`);
+            assert.strictEqual(
+                connectionStrings[deviceId],
+                `HostName=test-hub-2.azure-devices.net;DeviceId=${deviceId};SharedAccessKey=${key}`,
+            );
             assert.ok(tomls[deviceId].includes(`connection_string = "${connectionStrings[deviceId]}"`));
             assert.deepStrictEqual((await registry.getTwin(deviceId)).responseBody.tags, { environment: "test" });
         }

@@ -54,7 +54,10 @@ describe("config loader", () => {
         assert.match(created(derived.model).file.sha256, /^[0-9a-f]{64}$/);
         assert.strictEqual(created(derived.model).path, "scoring/model/model.json");
         assert.strictEqual(loadConfig(devConfigWith({ modelVersion: "3" })).model.version, "3");
-        assert.deepStrictEqual(created(loadConfig(devConfigWith({ modelTags: ["team=edge", "expr=a=b"] })).model).tags, { team: "edge", expr: "a=b" });
+        assert.deepStrictEqual(created(loadConfig(devConfigWith({ modelTags: ["team=edge", "expr=a=b"] })).model).tags, {
+            team: "edge",
+            expr: "a=b",
+        });
     });
 
     it("lets an explicit name win over the derived one", () => {
@@ -88,7 +91,13 @@ describe("config loader", () => {
         const globalNames = (stack: string) => {
             const config = loadConfig(devConfigWith({}, stack));
             const workspace = created(config.workspace);
-            return [config.resourceGroup.name, created(config.registry).name, created(config.iotHub).name, workspace.storageAccountName, workspace.keyVaultName];
+            return [
+                config.resourceGroup.name,
+                created(config.registry).name,
+                created(config.iotHub).name,
+                workspace.storageAccountName,
+                workspace.keyVaultName,
+            ];
         };
         for (const [a, b] of pairs) {
             const [first, second] = [globalNames(a), globalNames(b)];
@@ -163,16 +172,32 @@ describe("config loader", () => {
         ["restart policy unknown", { scoringRestartPolicy: "sometimes" }, "edgeml:scoringRestartPolicy"],
         ["env name with a space", { scoringEnv: ["MY VAR=1"] }, "edgeml:scoringEnv"],
         ["createOptions not JSON", { scoringCreateOptions: "{HostConfig" }, "edgeml:scoringCreateOptions"],
-        ["createOptions beyond 100 chunks", { scoringCreateOptions: JSON.stringify({ Env: ["X=" + "y".repeat(52_000)] }) }, "edgeml:scoringCreateOptions"],
-        ["desired properties over 32 KB", { scoringDesiredProperties: JSON.stringify({ blob: "z".repeat(33_000) }) }, "edgeml:scoringDesiredProperties"],
+        [
+            "createOptions beyond 100 chunks",
+            { scoringCreateOptions: JSON.stringify({ Env: ["X=" + "y".repeat(52_000)] }) },
+            "edgeml:scoringCreateOptions",
+        ],
+        [
+            "desired properties over 32 KB",
+            { scoringDesiredProperties: JSON.stringify({ blob: "z".repeat(33_000) }) },
+            "edgeml:scoringDesiredProperties",
+        ],
         ["route without INTO", { extraRoutes: ["bad=FROM /messages/* $upstream"] }, "edgeml:extraRoutes"],
-        ["route into a module that is not deployed", { extraRoutes: ['x=FROM /messages/* INTO BrokeredEndpoint("/modules/ghost/inputs/in")'] }, "edgeml:extraRoutes"],
+        [
+            "route into a module that is not deployed",
+            { extraRoutes: ['x=FROM /messages/* INTO BrokeredEndpoint("/modules/ghost/inputs/in")'] },
+            "edgeml:extraRoutes",
+        ],
         ["scoring input from nothing", { simulatedSensor: false, scoringInputFrom: ["none"] }, "edgeml:scoringInputFrom"],
         ["scoring input from its own output", { scoringInputFrom: ["scoring/*"] }, "edgeml:scoringInputFrom"],
         ["scoring input from a sensor that is off", { simulatedSensor: false, scoringInputFrom: ["sensor"] }, "edgeml:scoringInputFrom"],
         ["scoring input entry malformed", { scoringInputFrom: ["bad entry"] }, "edgeml:scoringInputFrom[0]"],
         ["scoring input none with another source", { scoringInputFrom: ["none", "leafDevices"] }, "edgeml:scoringInputFrom"],
-        ["a route looping the scoring output back", { extraRoutes: ['loop=FROM /messages/* INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")'] }, "edgeml:extraRoutes"],
+        [
+            "a route looping the scoring output back",
+            { extraRoutes: ['loop=FROM /messages/* INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")'] },
+            "edgeml:extraRoutes",
+        ],
         ["store-and-forward TTL below a minute", { storeAndForwardTtlSeconds: 5 }, "edgeml:storeAndForwardTtlSeconds"],
         ["negative priority", { deploymentPriority: -1 }, "edgeml:deploymentPriority"],
         ["rollout timeout above an hour", { rolloutTimeoutSeconds: 7200 }, "edgeml:rolloutTimeoutSeconds"],
@@ -202,19 +227,30 @@ describe("config loader", () => {
         for (const stack of listStacks()) {
             const config = loadConfig({ stack, values: readStackConfig(stack).values, projectDir: REPO_ROOT });
             const routes = buildManifest(withPlaceholders(config.deployment)).modulesContent.$edgeHub["properties.desired"].routes;
-            const into = Object.values(routes).filter((r) => (typeof r === "string" ? r : r.route).includes(`/modules/${config.deployment.manifest.scoring.name}/inputs/`));
+            const into = Object.values(routes).filter((r) =>
+                (typeof r === "string" ? r : r.route).includes(`/modules/${config.deployment.manifest.scoring.name}/inputs/`),
+            );
             assert.ok(into.length > 0, `stack ${stack}: no route into the scoring module`);
         }
-        const source = (stack: string) => loadConfig({ stack, values: readStackConfig(stack).values, projectDir: REPO_ROOT }).deployment.manifest.telemetry;
+        const source = (stack: string) =>
+            loadConfig({ stack, values: readStackConfig(stack).values, projectDir: REPO_ROOT }).deployment.manifest.telemetry;
         assert.deepStrictEqual(source("dev"), [{ kind: "sensor" }]);
         assert.deepStrictEqual(source("prod"), [{ kind: "leafDevices" }]);
         // Without the sensor and without a choice, the devices' own telemetry is scored.
-        assert.deepStrictEqual(loadConfig(devConfigWith({ simulatedSensor: false })).deployment.manifest.telemetry, [{ kind: "leafDevices" }]);
-        assert.match(rejection({ simulatedSensor: false, scoringInputFrom: ["none"] }).message, /would score nothing; set edgeml:scoringInputFrom, or route into it with edgeml:extraRoutes/);
+        assert.deepStrictEqual(loadConfig(devConfigWith({ simulatedSensor: false })).deployment.manifest.telemetry, [
+            { kind: "leafDevices" },
+        ]);
+        assert.match(
+            rejection({ simulatedSensor: false, scoringInputFrom: ["none"] }).message,
+            /would score nothing; set edgeml:scoringInputFrom, or route into it with edgeml:extraRoutes/,
+        );
     });
 
     it("suggests the region a misspelt or display-named location was meant to be", () => {
-        assert.match(rejection({ location: "westeurop" }).message, /edgeml:location = "westeurop" is invalid: not an Azure region \(did you mean westeurope\?\)/);
+        assert.match(
+            rejection({ location: "westeurop" }).message,
+            /edgeml:location = "westeurop" is invalid: not an Azure region \(did you mean westeurope\?\)/,
+        );
         assert.match(rejection({ location: "Sweden Central" }).message, /did you mean swedencentral\?/);
         assert.doesNotThrow(() => loadConfig(devConfigWith({ location: "swedencentral" })));
     });

@@ -70,8 +70,14 @@ describe("npm run devices (device bootstrap)", () => {
         fs.writeFileSync(file("outputs.json"), JSON.stringify(OUTPUTS, null, 2), { mode: 0o600 });
         // Node 20's JSON.parse message would quote the text around the fault: here, a key.
         fs.writeFileSync(file("broken.json"), `{"edgeDeviceConfigTomls": {"site-a": "SharedAccessKey=${KEYS["site-a"]}" oops}}`);
-        fs.writeFileSync(file("missing.json"), JSON.stringify({ iotHubName: "hub", edgeDeviceConnectionStrings: OUTPUTS.edgeDeviceConnectionStrings }));
-        fs.writeFileSync(file("evil.json"), JSON.stringify({ edgeDeviceConfigTomls: { "../evil": OUTPUTS.edgeDeviceConfigTomls["site-a"] } }));
+        fs.writeFileSync(
+            file("missing.json"),
+            JSON.stringify({ iotHubName: "hub", edgeDeviceConnectionStrings: OUTPUTS.edgeDeviceConnectionStrings }),
+        );
+        fs.writeFileSync(
+            file("evil.json"),
+            JSON.stringify({ edgeDeviceConfigTomls: { "../evil": OUTPUTS.edgeDeviceConfigTomls["site-a"] } }),
+        );
         // Left by an earlier, careless copy: a world-readable file in a world-readable folder.
         fs.mkdirSync(path.join(out("from-file"), "site-a"), { recursive: true });
         fs.chmodSync(path.join(out("from-file"), "site-a"), 0o755);
@@ -146,7 +152,10 @@ describe("npm run devices (device bootstrap)", () => {
         });
 
         it("prints no connection string and no key", () => {
-            assertNoSecrets(runs.offline.all, Object.values(connectionStrings).map((cs) => /SharedAccessKey=(.+)$/.exec(cs)![1]));
+            assertNoSecrets(
+                runs.offline.all,
+                Object.values(connectionStrings).map((cs) => /SharedAccessKey=(.+)$/.exec(cs)![1]),
+            );
         });
     });
 
@@ -198,16 +207,29 @@ describe("npm run devices (device bootstrap)", () => {
         it("runs `pulumi stack output --json --show-secrets --stack <stack>` in the project and writes the files", () => {
             const run = runs.cli;
             assert.strictEqual(run.status, 0, run.stderr);
-            assert.deepStrictEqual(fs.readFileSync(file("cli.args"), "utf8").trim().split("\n"), ["stack", "output", "--json", "--show-secrets", "--stack", "dev"]);
+            assert.deepStrictEqual(fs.readFileSync(file("cli.args"), "utf8").trim().split("\n"), [
+                "stack",
+                "output",
+                "--json",
+                "--show-secrets",
+                "--stack",
+                "dev",
+            ]);
             assert.strictEqual(fs.readFileSync(file("cli.cwd"), "utf8").trim(), fs.realpathSync(REPO_ROOT));
-            assert.strictEqual(fs.readFileSync(path.join(out("cli"), "site-a", "config.toml"), "utf8"), OUTPUTS.edgeDeviceConfigTomls["site-a"]);
+            assert.strictEqual(
+                fs.readFileSync(path.join(out("cli"), "site-a", "config.toml"), "utf8"),
+                OUTPUTS.edgeDeviceConfigTomls["site-a"],
+            );
             assert.strictEqual(mode(path.join(out("cli"), "site-b", "config.toml")), 0o600);
             assertNoSecrets(run.all, Object.values(KEYS));
         });
 
         it("passes on the CLI's own error when it fails", () => {
             assert.strictEqual(runs.cliFails.status, 1);
-            assert.match(runs.cliFails.stderr, /`pulumi stack output` failed for stack nosuch \(exit 255\):\nerror: no stack named 'nosuch' found/);
+            assert.match(
+                runs.cliFails.stderr,
+                /`pulumi stack output` failed for stack nosuch \(exit 255\):\nerror: no stack named 'nosuch' found/,
+            );
             assert.ok(!fs.existsSync(out("cli-fails")));
         });
 
@@ -232,7 +254,11 @@ describe("npm run devices (device bootstrap)", () => {
         const check = (map: unknown) => () => deviceConfigs({ edgeDeviceConfigTomls: map }, "outputs.json");
         const secret = `connection_string = "SharedAccessKey=${KEYS["site-a"]}"`;
         const rejects = (map: unknown, message: RegExp) =>
-            assert.throws(check(map), (error: Error) => error instanceof StackOutputsError && message.test(error.message) && !error.message.includes(KEYS["site-a"]));
+            assert.throws(
+                check(map),
+                (error: Error) =>
+                    error instanceof StackOutputsError && message.test(error.message) && !error.message.includes(KEYS["site-a"]),
+            );
 
         it("names the output or device for an empty map, a hidden secret, a non-string or a non-config value", () => {
             rejects({}, /output edgeDeviceConfigTomls of outputs\.json is empty/);

@@ -15,14 +15,12 @@ describe("IoT Hub emulator: simulated edgeAgents per device", () => {
         ((await hub.registry().getModuleTwin(deviceId, "$edgeAgent")).responseBody as any).properties;
     const metricsOf = async (id: string) => ((await hub.registry().getConfiguration(id)).responseBody as any).systemMetrics.results;
     const deploy = (id: string, image: string, priority: number) =>
-        hub
-            .registry()
-            .addConfiguration({
-                id,
-                content: { modulesContent: manifestFor(image).modulesContent },
-                targetCondition: "tags.environment='test'",
-                priority,
-            } as never);
+        hub.registry().addConfiguration({
+            id,
+            content: { modulesContent: manifestFor(image).modulesContent },
+            targetCondition: "tags.environment='test'",
+            priority,
+        } as never);
 
     it("report success, an error, a module in backoff, or nothing; the systemMetrics count them as IoT Hub does", async () => {
         hub = await startIotHubEmulator({

@@ -16,7 +16,13 @@ describe("EdgeDeployment provider (against the IoT Hub emulator)", () => {
         onPoll = () => undefined;
         let simulated = Date.now();
         // Simulated time: each poll interval passes at once, and the devices act during it.
-        const clock = { now: () => simulated, sleep: async (ms: number) => { simulated += ms; onPoll(); } };
+        const clock = {
+            now: () => simulated,
+            sleep: async (ms: number) => {
+                simulated += ms;
+                onPoll();
+            },
+        };
         provider = new EdgeDeploymentProvider(hub.registryFactory, FAST_RETRY, clock);
         for (const deviceId of ["edge-1", "edge-2", "edge-3"]) {
             await hub.registry().create({ deviceId, status: "enabled", capabilities: { iotEdge: true } });
@@ -31,7 +37,10 @@ describe("EdgeDeployment provider (against the IoT Hub emulator)", () => {
     const edgeAgentDesired = async (deviceId: string) =>
         (await hub.registry().getModuleTwin(deviceId, "$edgeAgent")).responseBody.properties.desired as Record<string, any>;
     const reportRunning = (deviceId: string, image: string) =>
-        hub.reportEdgeAgent(deviceId, { lastDesiredStatus: { code: 200 }, modules: { scoring: { runtimeStatus: "running", settings: { image } } } });
+        hub.reportEdgeAgent(deviceId, {
+            lastDesiredStatus: { code: 200 },
+            modules: { scoring: { runtimeStatus: "running", settings: { image } } },
+        });
 
     describe("device mode", () => {
         it("applies the manifest to every device, with the registry password put in only when sent", async () => {
@@ -103,7 +112,11 @@ describe("EdgeDeployment provider (against the IoT Hub emulator)", () => {
         it("converges with 20% of requests faulted: every device gets the manifest exactly as sent", async () => {
             const deviceIds = Array.from({ length: 20 }, (_, i) => `fleet-${i}`);
             for (const deviceId of deviceIds) await hub.registry().create({ deviceId, status: "enabled", capabilities: { iotEdge: true } });
-            hub.faults.configure({ rates: { throttle: 0.08, unavailable: 0.05, drop: 0.04, dropAfterCommit: 0.03 }, seed: 7, retryAfterSeconds: 0 });
+            hub.faults.configure({
+                rates: { throttle: 0.08, unavailable: 0.05, drop: 0.04, dropAfterCommit: 0.03 },
+                seed: 7,
+                retryAfterSeconds: 0,
+            });
             const { outs } = await provider.create(deploymentInputs(hub.connectionString, { deviceIds, concurrency: 8 }));
             hub.faults.clear();
             const faults = Object.values(hub.stats.faultsInjected).reduce((a, b) => a + b, 0);
@@ -118,7 +131,8 @@ describe("EdgeDeployment provider (against the IoT Hub emulator)", () => {
 
     describe("fleet mode", () => {
         const fleet = (overrides = {}) => deploymentInputs(hub.connectionString, { mode: "fleet", deviceIds: [], ...overrides });
-        const configurationIds = async () => ((await hub.registry().getConfigurations()).responseBody as Array<{ id: string }>).map((c) => c.id).sort();
+        const configurationIds = async () =>
+            ((await hub.registry().getConfigurations()).responseBody as Array<{ id: string }>).map((c) => c.id).sort();
 
         it("creates one at-scale deployment whose id carries the content hash", async () => {
             const { id, outs } = await provider.create(fleet());
@@ -127,7 +141,10 @@ describe("EdgeDeployment provider (against the IoT Hub emulator)", () => {
             const configuration = (await hub.registry().getConfiguration(id)).responseBody as any;
             assert.strictEqual(configuration.targetCondition, "tags.environment='test'");
             assert.strictEqual(configuration.priority, 10);
-            assert.strictEqual(configuration.content.modulesContent.$edgeAgent["properties.desired"].runtime.settings.registryCredentials.testacr.password, "test-registry-password");
+            assert.strictEqual(
+                configuration.content.modulesContent.$edgeAgent["properties.desired"].runtime.settings.registryCredentials.testacr.password,
+                "test-registry-password",
+            );
             assert.strictEqual(outs.configurationId, id);
             assert.strictEqual(configuration.systemMetrics.results.targetedCount, 3);
         });
@@ -157,7 +174,10 @@ describe("EdgeDeployment provider (against the IoT Hub emulator)", () => {
             ]);
             await provider.update(id, outs as EdgeDeploymentOutputs, changed);
             const configuration = (await hub.registry().getConfiguration(id)).responseBody as any;
-            assert.deepStrictEqual([configuration.priority, configuration.targetCondition], [30, "tags.environment='test' AND tags.site='a'"]);
+            assert.deepStrictEqual(
+                [configuration.priority, configuration.targetCondition],
+                [30, "tags.environment='test' AND tags.site='a'"],
+            );
             assert.deepStrictEqual(await configurationIds(), [id]);
         });
 
@@ -169,7 +189,10 @@ describe("EdgeDeployment provider (against the IoT Hub emulator)", () => {
             assert.deepStrictEqual([metrics.appliedCount, metrics.reportedSuccessfulCount, metrics.reportedFailedCount], [3, 3, 0]);
 
             onPoll = () => hub.reportEdgeAgent("edge-1", { lastDesiredStatus: { code: 417, description: "invalid createOptions" } });
-            await assert.rejects(provider.create(fleet({ verify, content: manifestFor(IMAGE_B), priority: 11 })), /1 of 3 device\(s\) report failure/);
+            await assert.rejects(
+                provider.create(fleet({ verify, content: manifestFor(IMAGE_B), priority: 11 })),
+                /1 of 3 device\(s\) report failure/,
+            );
         });
 
         it("reads back targeting edited outside Pulumi as drift, and a deleted deployment as gone", async () => {

@@ -30,7 +30,10 @@ describe("EdgeDevice provider (against the IoT Hub emulator)", () => {
         const key = device.authentication?.symmetricKey?.primaryKey;
         assert.ok(key && key.length >= 32, "the hub generated a key");
         assert.strictEqual(outs.connectionString, `HostName=${hub.hostName};DeviceId=edge-1;SharedAccessKey=${key}`);
-        assert.match(outs.configToml, /^\[provisioning\]\nsource = "manual"\nconnection_string = "HostName=.*;DeviceId=edge-1;SharedAccessKey=.*"$/m);
+        assert.match(
+            outs.configToml,
+            /^\[provisioning\]\nsource = "manual"\nconnection_string = "HostName=.*;DeviceId=edge-1;SharedAccessKey=.*"$/m,
+        );
         assert.deepStrictEqual((await hub.registry().getTwin("edge-1")).responseBody.tags, { environment: "dev" });
         assert.strictEqual(outs.adopted, false);
     });
@@ -44,7 +47,10 @@ describe("EdgeDevice provider (against the IoT Hub emulator)", () => {
 
     it("refuses to adopt an existing device that is not an edge device", async () => {
         await hub.registry().create({ deviceId: "leaf-1", status: "enabled" });
-        await assert.rejects(provider.create(inputs("leaf-1")), /leaf-1 already exists in provider-hub\.azure-devices\.net and is not an IoT Edge device/);
+        await assert.rejects(
+            provider.create(inputs("leaf-1")),
+            /leaf-1 already exists in provider-hub\.azure-devices\.net and is not an IoT Edge device/,
+        );
     });
 
     it("retries a create whose response was lost after the hub committed it", async () => {
@@ -64,7 +70,11 @@ describe("EdgeDevice provider (against the IoT Hub emulator)", () => {
     it("diffs tags as an update and a new id as a replacement", async () => {
         const { outs } = await provider.create(inputs("edge-1"));
         const olds = outs as EdgeDeviceOutputs;
-        assert.deepStrictEqual(await provider.diff("edge-1", olds, inputs("edge-1")), { changes: false, replaces: [], deleteBeforeReplace: false });
+        assert.deepStrictEqual(await provider.diff("edge-1", olds, inputs("edge-1")), {
+            changes: false,
+            replaces: [],
+            deleteBeforeReplace: false,
+        });
         assert.strictEqual((await provider.diff("edge-1", olds, inputs("edge-1", { environment: "prod" }))).changes, true);
         assert.deepStrictEqual((await provider.diff("edge-1", olds, inputs("edge-9"))).replaces, ["deviceId"]);
     });

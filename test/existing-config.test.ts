@@ -29,7 +29,10 @@ function tempFile(name: string, text: string): string {
 }
 
 const azureMlConfig = (fields: Record<string, unknown>) =>
-    tempFile("config.json", JSON.stringify({ subscription_id: SUBSCRIPTION, resource_group: "ml-team-rg", workspace_name: "ml-team-ws", ...fields }));
+    tempFile(
+        "config.json",
+        JSON.stringify({ subscription_id: SUBSCRIPTION, resource_group: "ml-team-rg", workspace_name: "ml-team-ws", ...fields }),
+    );
 
 describe("config: existing resources", () => {
     it("reads <resource group>/<name>, a full resource id, and a bare name in the existing resource group", () => {
@@ -41,7 +44,12 @@ describe("config: existing resources", () => {
                 existingWorkspace: "contoso-mlw",
             }),
         );
-        assert.deepStrictEqual(config.registry, { existing: true, configKey: "existingRegistry", resourceGroupName: "images-rg", name: "contosoacr" });
+        assert.deepStrictEqual(config.registry, {
+            existing: true,
+            configKey: "existingRegistry",
+            resourceGroupName: "images-rg",
+            name: "contosoacr",
+        });
         assert.deepStrictEqual(config.iotHub, {
             existing: true,
             configKey: "existingIotHub",
@@ -49,26 +57,45 @@ describe("config: existing resources", () => {
             resourceGroupName: "iot-rg",
             name: "contoso-hub",
         });
-        assert.deepStrictEqual(config.workspace, { existing: true, configKey: "existingWorkspace", resourceGroupName: "shared-rg", name: "contoso-mlw" });
+        assert.deepStrictEqual(config.workspace, {
+            existing: true,
+            configKey: "existingWorkspace",
+            resourceGroupName: "shared-rg",
+            name: "contoso-mlw",
+        });
     });
 
     it("rejects a bare name when the stack creates its resource group, and an id of the wrong kind", () => {
-        assert.match(problems({ existingRegistry: "contosoacr" }).join("\n"), /edgeml:existingRegistry = "contosoacr" is invalid: a bare name means the stack's resource group, which this stack creates/);
+        assert.match(
+            problems({ existingRegistry: "contosoacr" }).join("\n"),
+            /edgeml:existingRegistry = "contosoacr" is invalid: a bare name means the stack's resource group, which this stack creates/,
+        );
         const hubId = `/subscriptions/${SUBSCRIPTION}/resourceGroups/iot-rg/providers/Microsoft.Devices/IotHubs/contoso-hub`;
-        assert.match(problems({ existingRegistry: hubId }).join("\n"), /is the id of a Microsoft.Devices\/IotHubs, not of a container registry/);
+        assert.match(
+            problems({ existingRegistry: hubId }).join("\n"),
+            /is the id of a Microsoft.Devices\/IotHubs, not of a container registry/,
+        );
         assert.match(problems({ existingRegistry: "rg/x" }).join("\n"), /container registry name "x": 5-50 alphanumeric characters/);
         assert.match(problems({ existingIotHub: "a/b/c" }).join("\n"), /must be <resource group>\/<name>/);
     });
 
     it("names both keys when a creation-only setting accompanies an existing resource", () => {
-        const found = problems({ existingRegistry: "rg/contosoacr", registrySku: "Premium", existingIotHub: "rg/contoso-hub", iotHubUnits: 4 });
+        const found = problems({
+            existingRegistry: "rg/contosoacr",
+            registrySku: "Premium",
+            existingIotHub: "rg/contoso-hub",
+            iotHubUnits: 4,
+        });
         assert.ok(
             found.includes(
                 'edgeml:registrySku = "Premium" applies only to a resource this stack creates, but edgeml:existingRegistry = "rg/contosoacr" names an existing one: remove one of the two',
             ),
             found.join("\n"),
         );
-        assert.ok(found.some((p) => p.startsWith('edgeml:iotHubUnits = "4"') && p.includes("edgeml:existingIotHub")), found.join("\n"));
+        assert.ok(
+            found.some((p) => p.startsWith('edgeml:iotHubUnits = "4"') && p.includes("edgeml:existingIotHub")),
+            found.join("\n"),
+        );
         assert.strictEqual(found.length, 2, found.join("\n"));
     });
 
@@ -91,7 +118,10 @@ describe("config: Azure ML config.json", () => {
     });
 
     it("finds .azureml/config.json in a folder, as the SDK searches", () => {
-        const file = tempFile(".azureml/config.json", JSON.stringify({ subscription_id: SUBSCRIPTION, resource_group: "rg", workspace_name: "ws-1" }));
+        const file = tempFile(
+            ".azureml/config.json",
+            JSON.stringify({ subscription_id: SUBSCRIPTION, resource_group: "rg", workspace_name: "ws-1" }),
+        );
         const config = loadConfig(devConfigWith({ workspaceConfigFile: path.dirname(path.dirname(file)) }));
         assert.strictEqual(config.workspace.name, "ws-1");
     });
@@ -101,15 +131,32 @@ describe("config: Azure ML config.json", () => {
         const [notJson] = problems({ workspaceConfigFile: broken });
         assert.match(notJson, /edgeml:workspaceConfigFile = ".*config.json" is invalid: .*config.json is not valid JSON; Azure ML writes/);
         assert.ok(!notJson.includes("SECRET-LOOKING-TEXT"));
-        assert.match(problems({ workspaceConfigFile: azureMlConfig({ workspace_name: undefined, resource_group: "" }) })[0], /lacks resource_group, workspace_name/);
-        assert.match(problems({ workspaceConfigFile: azureMlConfig({ subscription_id: "my-sub" }) })[0], /subscription_id "my-sub" is not a subscription id/);
-        assert.match(problems({ workspaceConfigFile: "no/such/config.json" })[0], /must name Azure ML's config.json or a folder holding it/);
+        assert.match(
+            problems({ workspaceConfigFile: azureMlConfig({ workspace_name: undefined, resource_group: "" }) })[0],
+            /lacks resource_group, workspace_name/,
+        );
+        assert.match(
+            problems({ workspaceConfigFile: azureMlConfig({ subscription_id: "my-sub" }) })[0],
+            /subscription_id "my-sub" is not a subscription id/,
+        );
+        assert.match(
+            problems({ workspaceConfigFile: "no/such/config.json" })[0],
+            /must name Azure ML's config.json or a folder holding it/,
+        );
     });
 
     it("rejects naming the workspace twice, and workspace creation settings beside it", () => {
         const found = problems({ workspaceConfigFile: azureMlConfig({}), existingWorkspace: "rg/other-ws", storageSku: "Standard_ZRS" });
-        assert.ok(found.some((p) => /edgeml:existingWorkspace = "rg\/other-ws" and edgeml:workspaceConfigFile = ".*" both name the existing workspace/.test(p)), found.join("\n"));
-        assert.ok(found.some((p) => p.startsWith('edgeml:storageSku = "Standard_ZRS" applies only to a resource this stack creates')), found.join("\n"));
+        assert.ok(
+            found.some((p) =>
+                /edgeml:existingWorkspace = "rg\/other-ws" and edgeml:workspaceConfigFile = ".*" both name the existing workspace/.test(p),
+            ),
+            found.join("\n"),
+        );
+        assert.ok(
+            found.some((p) => p.startsWith('edgeml:storageSku = "Standard_ZRS" applies only to a resource this stack creates')),
+            found.join("\n"),
+        );
     });
 });
 
@@ -127,12 +174,18 @@ describe("config: an already-registered model", () => {
     });
 
     it("needs an existing workspace, and rejects local-model settings beside it", () => {
-        assert.match(problems({ existingModel: "anomaly:1" }).join("\n"), /names a model registered in an existing workspace, but this stack creates its workspace: set edgeml:existingWorkspace or edgeml:workspaceConfigFile too/);
+        assert.match(
+            problems({ existingModel: "anomaly:1" }).join("\n"),
+            /names a model registered in an existing workspace, but this stack creates its workspace: set edgeml:existingWorkspace or edgeml:workspaceConfigFile too/,
+        );
         const found = problems({ ...workspace, existingModel: "anomaly:1", modelVersion: "2" });
         assert.deepStrictEqual(found, [
             'edgeml:modelVersion = "2" applies only to a resource this stack creates, but edgeml:existingModel = "anomaly:1" names an existing one: remove one of the two',
         ]);
         assert.match(problems({ ...workspace, existingModel: "anomaly" })[0], /must be <model name>:<version> or <model name>@latest/);
-        assert.match(problems({ ...workspace, existingModel: "anomaly@newest" })[0], /must be <model name>:<version> or <model name>@latest/);
+        assert.match(
+            problems({ ...workspace, existingModel: "anomaly@newest" })[0],
+            /must be <model name>:<version> or <model name>@latest/,
+        );
     });
 });

@@ -19,7 +19,11 @@ const OWNED_TYPES = {
         "azure-native:operationalinsights:Workspace",
         "azure-native:applicationinsights:Component",
     ],
-    model: ["azure-native:machinelearningservices:ModelVersion", "azure-native:machinelearningservices:ModelContainer", "azure-native:storage:Blob"],
+    model: [
+        "azure-native:machinelearningservices:ModelVersion",
+        "azure-native:machinelearningservices:ModelContainer",
+        "azure-native:storage:Blob",
+    ],
 };
 const EXISTING = {
     existingResourceGroup: "shared-rg",
@@ -43,7 +47,10 @@ describe("existing resources", () => {
     it("all new: creates every resource and reads none", async () => {
         const { plan: result } = await plan({});
         for (const type of Object.values(OWNED_TYPES).flat()) assert.strictEqual(created(result, type).length, 1, type);
-        assert.deepStrictEqual(result.resources.filter((r) => r.operation === "read"), []);
+        assert.deepStrictEqual(
+            result.resources.filter((r) => r.operation === "read"),
+            [],
+        );
     });
 
     describe("all existing: group, registry, hub, workspace and a registered model", () => {
@@ -67,27 +74,52 @@ describe("existing resources", () => {
                 armId("ml-rg", "Microsoft.MachineLearningServices/workspaces", "contoso-mlw"),
             ]);
             // Reads are never deleted by `pulumi destroy` and carry no protect flag to trip over.
-            for (const resource of run.plan.resources.filter((r) => r.operation === "read")) assert.strictEqual(resource.retainOnDelete, true);
+            for (const resource of run.plan.resources.filter((r) => r.operation === "read"))
+                assert.strictEqual(resource.retainOnDelete, true);
         });
 
         it("still registers the edge devices in the existing hub, with its secret owner key", async () => {
             const device = resourceOfType(run.plan, "pulumi-nodejs:dynamic/iot:EdgeDevice");
             assert.strictEqual(device.operation, "create");
             assert.strictEqual(device.inputs.serviceConnectionString, "[secret]");
-            assert.ok(run.plan.invokes.some((i) => i.token === "azure-native:iothub:listIotHubResourceKeys" && i.inputs.resourceName === "contoso-hub" && i.inputs.resourceGroupName === "iot-rg"));
+            assert.ok(
+                run.plan.invokes.some(
+                    (i) =>
+                        i.token === "azure-native:iothub:listIotHubResourceKeys" &&
+                        i.inputs.resourceName === "contoso-hub" &&
+                        i.inputs.resourceGroupName === "iot-rg",
+                ),
+            );
             assert.strictEqual(await outputValue(run.exports.iotHubHostName as pulumi.Output<string>), "contoso-hub.azure-devices.net");
             // The key is the existing hub's own (its emulator's), and the device identity was created there.
             const connectionString = await outputValue(run.exports.iotHubServiceConnectionString as pulumi.Output<string>);
-            assert.strictEqual(connectionString, `HostName=contoso-hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=${hubOwnerKey}`);
+            assert.strictEqual(
+                connectionString,
+                `HostName=contoso-hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=${hubOwnerKey}`,
+            );
             assert.strictEqual(run.states[device.urn].hostName, "contoso-hub.azure-devices.net");
         });
 
         it("wires the existing registry's credentials into the image and the deployment, as secrets", async () => {
             const image = resourceOfType(run.plan, "docker:index/image:Image");
-            assert.deepStrictEqual(image.inputs.registry, { server: "contosoacr.azurecr.io", username: "contosoacr", password: "[secret]" });
+            assert.deepStrictEqual(image.inputs.registry, {
+                server: "contosoacr.azurecr.io",
+                username: "contosoacr",
+                password: "[secret]",
+            });
             assert.ok(String(image.inputs.imageName).startsWith("contosoacr.azurecr.io/edgeml/scoring:"));
-            assert.ok(run.plan.invokes.some((i) => i.token === "azure-native:containerregistry:listRegistryCredentials" && i.inputs.resourceGroupName === "images-rg"));
-            for (const name of ["registryAdminPassword", "iotHubServiceConnectionString", "edgeDeviceConnectionStrings", "edgeDeviceConfigTomls"]) {
+            assert.ok(
+                run.plan.invokes.some(
+                    (i) =>
+                        i.token === "azure-native:containerregistry:listRegistryCredentials" && i.inputs.resourceGroupName === "images-rg",
+                ),
+            );
+            for (const name of [
+                "registryAdminPassword",
+                "iotHubServiceConnectionString",
+                "edgeDeviceConnectionStrings",
+                "edgeDeviceConfigTomls",
+            ]) {
                 assert.strictEqual(await pulumi.isSecret(run.exports[name] as pulumi.Output<unknown>), true, name);
                 assert.strictEqual(run.plan.outputs[name], "[secret]", name);
             }
@@ -100,9 +132,16 @@ describe("existing resources", () => {
         it("resolves @latest to the newest registered version and records it on the image", async () => {
             assert.strictEqual(run.plan.outputs.modelName, "anomaly");
             assert.strictEqual(run.plan.outputs.modelVersion, "7");
-            assert.match(String(run.plan.outputs.modelUri), /^azureml:\/\/subscriptions\/.*\/workspaces\/contoso-mlw\/datastores\/workspaceblobstore\/paths\/.*\/model\.json$/);
+            assert.match(
+                String(run.plan.outputs.modelUri),
+                /^azureml:\/\/subscriptions\/.*\/workspaces\/contoso-mlw\/datastores\/workspaceblobstore\/paths\/.*\/model\.json$/,
+            );
             const image = resourceOfType(run.plan, "docker:index/image:Image");
-            assert.deepStrictEqual((image.inputs.build as any).args, { BASE_IMAGE: "python:3.11-slim", MODEL_NAME: "anomaly", MODEL_VERSION: "7" });
+            assert.deepStrictEqual((image.inputs.build as any).args, {
+                BASE_IMAGE: "python:3.11-slim",
+                MODEL_NAME: "anomaly",
+                MODEL_VERSION: "7",
+            });
         });
 
         it("builds the image from a staged context carrying the registered model's file, downloaded with a read-only SAS", () => {
@@ -137,13 +176,20 @@ describe("existing resources", () => {
         assert.strictEqual(version.operation, "create");
         assert.deepStrictEqual([version.inputs.resourceGroupName, version.inputs.workspaceName], ["ml-rg", "contoso-mlw"]);
         const image = resourceOfType(result, "docker:index/image:Image");
-        assert.deepStrictEqual(image.inputs.registry, { server: "edgemldevacr.azurecr.io", username: "edgemldevacr", password: "[secret]" });
+        assert.deepStrictEqual(image.inputs.registry, {
+            server: "edgemldevacr.azurecr.io",
+            username: "edgemldevacr",
+            password: "[secret]",
+        });
     });
 
     it("pins a registered version without reading the model's version list", async () => {
         const { plan: result } = await plan({ existingWorkspace: EXISTING.existingWorkspace, existingModel: "azureml:anomaly:3" });
         assert.deepStrictEqual(read(result, "azure-native:machinelearningservices:ModelContainer"), []);
-        assert.strictEqual(read(result, "azure-native:machinelearningservices:ModelVersion")[0].inputs.id, `${armId("ml-rg", "Microsoft.MachineLearningServices/workspaces", "contoso-mlw")}/models/anomaly/versions/3`);
+        assert.strictEqual(
+            read(result, "azure-native:machinelearningservices:ModelVersion")[0].inputs.id,
+            `${armId("ml-rg", "Microsoft.MachineLearningServices/workspaces", "contoso-mlw")}/models/anomaly/versions/3`,
+        );
         assert.strictEqual(result.outputs.modelVersion, "3");
     });
 
@@ -153,7 +199,10 @@ describe("existing resources", () => {
         const before = tagOf((await plan(overrides)).plan);
         // The blob is put back by restoreOfflineAzureAfterEach, whatever happens here.
         const [blob, bytes] = [...offlineBlobs].find(([name]) => name.endsWith("/anomaly/3/model.json"))!;
-        offlineBlobs.set(blob, Buffer.from(bytes.toString("utf8").replace(/"anomalyClass":\s*(\d+)/, '"anomalyClass": $1, "retrained": true')));
+        offlineBlobs.set(
+            blob,
+            Buffer.from(bytes.toString("utf8").replace(/"anomalyClass":\s*(\d+)/, '"anomalyClass": $1, "retrained": true')),
+        );
         assert.notStrictEqual(tagOf((await plan(overrides)).plan), before);
 
         offlineBlobs.set(blob, Buffer.from("not a model"));
@@ -167,7 +216,9 @@ describe("existing resources", () => {
     });
 
     it("stops with the fix when the existing registry's admin user is off", async () => {
-        existingAzureState.set(armId("images-rg", "Microsoft.ContainerRegistry/registries", "contosoacr").toLowerCase(), { adminUserEnabled: false });
+        existingAzureState.set(armId("images-rg", "Microsoft.ContainerRegistry/registries", "contosoacr").toLowerCase(), {
+            adminUserEnabled: false,
+        });
         await assert.rejects(plan({ existingRegistry: EXISTING.existingRegistry }), (error: Error) => {
             assert.strictEqual(error.name, "AzureStateError");
             assert.match(error.message, /the container registry contosoacr \(edgeml:existingRegistry\) has its admin user disabled/);
@@ -177,13 +228,21 @@ describe("existing resources", () => {
     });
 
     it("refuses an existing basic-tier hub, which has no module twins", async () => {
-        existingAzureState.set(armId("iot-rg", "Microsoft.Devices/IotHubs", "contoso-hub").toLowerCase(), { sku: { name: "B1", tier: "Basic" } });
-        await assert.rejects(plan({ existingIotHub: EXISTING.existingIotHub }), /the IoT Hub contoso-hub \(edgeml:existingIotHub\) is on the basic tier B1/);
+        existingAzureState.set(armId("iot-rg", "Microsoft.Devices/IotHubs", "contoso-hub").toLowerCase(), {
+            sku: { name: "B1", tier: "Basic" },
+        });
+        await assert.rejects(
+            plan({ existingIotHub: EXISTING.existingIotHub }),
+            /the IoT Hub contoso-hub \(edgeml:existingIotHub\) is on the basic tier B1/,
+        );
     });
 
     it("refuses a config.json of another subscription than the one Pulumi deploys to", async () => {
         const other = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
         const id = `/subscriptions/${other}/resourceGroups/ml-rg/providers/Microsoft.MachineLearningServices/workspaces/contoso-mlw`;
-        await assert.rejects(plan({ existingWorkspace: id }), new RegExp(`set azure-native:subscriptionId \\(or ARM_SUBSCRIPTION_ID\\) to ${other}`));
+        await assert.rejects(
+            plan({ existingWorkspace: id }),
+            new RegExp(`set azure-native:subscriptionId \\(or ARM_SUBSCRIPTION_ID\\) to ${other}`),
+        );
     });
 });

@@ -24,7 +24,7 @@ import { CreateOptionsError, ManifestError } from "../components/shared";
 import { officialSchemaErrors } from "./support/manifest-schemas";
 
 const REFERENCE_MANIFESTS = path.resolve(__dirname, "..", "..", "shared", "reference", "manifests");
-const PASSWORD = "pa55+word/with=\"quote\"";
+const PASSWORD = 'pa55+word/with="quote"';
 const DIGEST = "sha256:3b0f9c8e4d2a1f6e7c5b9a8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b";
 const SCORING_IMAGE = `edgemldevacr.azurecr.io/edgeml/scoring@${DIGEST}`;
 
@@ -108,7 +108,9 @@ describe("deployment manifest: build", () => {
             type: "docker",
             settings: {
                 minDockerVersion: "v1.25",
-                registryCredentials: { edgemldevacr: { username: "edgeml-dev-pull", password: PASSWORD, address: "edgemldevacr.azurecr.io" } },
+                registryCredentials: {
+                    edgemldevacr: { username: "edgeml-dev-pull", password: PASSWORD, address: "edgemldevacr.azurecr.io" },
+                },
             },
         });
         assert.strictEqual(agent.systemModules.edgeAgent.settings.image, "mcr.microsoft.com/azureiotedge-agent:1.5");
@@ -124,7 +126,10 @@ describe("deployment manifest: build", () => {
             env: { MODEL_NAME: { value: "temperature-anomaly" }, THRESHOLD: { value: 0.5 }, VERBOSE: { value: false } },
             settings: { image: SCORING_IMAGE, createOptions: '{"HostConfig":{"Memory":268435456}}' },
         });
-        assert.strictEqual(agent.modules.SimulatedTemperatureSensor.settings.image, "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5");
+        assert.strictEqual(
+            agent.modules.SimulatedTemperatureSensor.settings.image,
+            "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5",
+        );
         assert.deepStrictEqual(agent.modules.SimulatedTemperatureSensor.env, { MessageCount: { value: 500 }, SendInterval: { value: 5 } });
     });
 
@@ -167,7 +172,9 @@ describe("deployment manifest: build", () => {
 
     it("puts desired properties in the scoring module's twin only when given", () => {
         const withProperties = buildManifest(input({}, { desiredProperties: { threshold: 0.8, labels: { machine: "press-1" } } }));
-        assert.deepStrictEqual(withProperties.modulesContent.scoring, { "properties.desired": { labels: { machine: "press-1" }, threshold: 0.8 } });
+        assert.deepStrictEqual(withProperties.modulesContent.scoring, {
+            "properties.desired": { labels: { machine: "press-1" }, threshold: 0.8 },
+        });
         assert.strictEqual(buildManifest(input()).modulesContent.scoring, undefined);
     });
 
@@ -191,7 +198,9 @@ describe("deployment manifest: build", () => {
         assertProblem(found, 'module "scoring"', "different names");
         assertProblem(found, 'route "scoringToUpstream"', "generated route");
 
-        const huge = buildError(input({}, { createOptions: { Labels: { blob: "x".repeat(TWIN_VALUE_MAX_BYTES * CREATE_OPTIONS_MAX_CHUNKS) } } }));
+        const huge = buildError(
+            input({}, { createOptions: { Labels: { blob: "x".repeat(TWIN_VALUE_MAX_BYTES * CREATE_OPTIONS_MAX_CHUNKS) } } }),
+        );
         assertProblem(huge.problems.map(formatProblem), 'module "scoring" settings.createOptions', "at most 100");
     });
 });
@@ -208,10 +217,14 @@ describe("deployment manifest: official schemas", () => {
         "extra routes": input({
             extraRoutes: {
                 lowPriority: { route: "FROM /messages/modules/scoring/outputs/debug INTO $upstream", priority: 9, timeToLiveSecs: 30 },
-                filtered: 'FROM /messages/modules/scoring/outputs/* WHERE anomaly = true INTO BrokeredEndpoint("/modules/scoring/inputs/feedback")',
+                filtered:
+                    'FROM /messages/modules/scoring/outputs/* WHERE anomaly = true INTO BrokeredEndpoint("/modules/scoring/inputs/feedback")',
             },
         }),
-        "env and desired properties": input({}, { env: { LOG_LEVEL: "debug", BATCH: 16, STRICT: true }, desiredProperties: { threshold: 0.7 } }),
+        "env and desired properties": input(
+            {},
+            { env: { LOG_LEVEL: "debug", BATCH: 16, STRICT: true }, desiredProperties: { threshold: 0.7 } },
+        ),
         "long createOptions": input({}, { createOptions: longCreateOptions }),
         "multi-byte characters at a chunk boundary": input({}, { createOptions: createOptionsWithTextAt(TWIN_VALUE_MAX_BYTES - 1, "€😀") }),
         "createOptions as a string": input({}, { createOptions: '{"HostConfig":{"Privileged":false}}' }),
@@ -255,8 +268,14 @@ describe("deployment manifest: reference manifests written by others (shared/ref
         assert.notDeepStrictEqual(officialSchemaErrors(file), []);
         // Its modulesContent sits under `content` (the az CLI's configuration form); unwrapped, the named faults remain.
         const errors = officialSchemaErrors(file.content);
-        assert.ok(errors.some((error) => error.includes("required property 'runtime'")), errors.join("\n"));
-        assert.ok(errors.some((error) => error.includes("/modules/mongo-server/restartPolicy")), errors.join("\n"));
+        assert.ok(
+            errors.some((error) => error.includes("required property 'runtime'")),
+            errors.join("\n"),
+        );
+        assert.ok(
+            errors.some((error) => error.includes("/modules/mongo-server/restartPolicy")),
+            errors.join("\n"),
+        );
         const found = problems(file.content);
         assertProblem(found, 'twin "$edgeAgent" runtime');
         assertProblem(found, 'module "mongo-server" restartPolicy', "on-failured");
@@ -266,24 +285,41 @@ describe("deployment manifest: reference manifests written by others (shared/ref
         const manifest = readReference("ai-toolkit-iot-edge__anomaly-detection__deployment.json") as DeploymentManifest;
         const errors = officialSchemaErrors(manifest);
         assert.strictEqual(errors.length, 2, errors.join("\n"));
-        assert.ok(errors.every((error) => /systemModules\/edge(Agent|Hub)\/settings must NOT have additional properties \("env"\)/.test(error)), errors.join("\n"));
+        assert.ok(
+            errors.every((error) => /systemModules\/edge(Agent|Hub)\/settings must NOT have additional properties \("env"\)/.test(error)),
+            errors.join("\n"),
+        );
         assertProblem(problems(manifest), 'module "edgeAgent" settings.env', "not a module setting");
     });
 });
 
 describe("deployment manifest: createOptions chunks", () => {
     it("names chunks as edgeAgent does: createOptions, createOptions01 .. createOptions99", () => {
-        assert.deepStrictEqual([0, 1, 9, 10, 99].map(createOptionsKey), ["createOptions", "createOptions01", "createOptions09", "createOptions10", "createOptions99"]);
+        assert.deepStrictEqual([0, 1, 9, 10, 99].map(createOptionsKey), [
+            "createOptions",
+            "createOptions01",
+            "createOptions09",
+            "createOptions10",
+            "createOptions99",
+        ]);
     });
 
     it("round-trips an object through split and join, each chunk at most 512 bytes", () => {
         const options = { Env: Array.from({ length: 100 }, (_, i) => `K${i}=${"v".repeat(i)}`), HostConfig: { Privileged: false } };
         const settings = splitCreateOptions(options);
         const keys = Object.keys(settings);
-        assert.deepStrictEqual(keys, keys.map((_, i) => createOptionsKey(i)));
+        assert.deepStrictEqual(
+            keys,
+            keys.map((_, i) => createOptionsKey(i)),
+        );
         assert.ok(keys.length > 1);
         for (const chunk of Object.values(settings)) assert.ok(byteLength(chunk) <= TWIN_VALUE_MAX_BYTES, `${byteLength(chunk)} bytes`);
-        assert.ok(Object.values(settings).slice(0, -1).every((chunk) => byteLength(chunk) === TWIN_VALUE_MAX_BYTES), "full chunks for ASCII");
+        assert.ok(
+            Object.values(settings)
+                .slice(0, -1)
+                .every((chunk) => byteLength(chunk) === TWIN_VALUE_MAX_BYTES),
+            "full chunks for ASCII",
+        );
         assert.deepStrictEqual(JSON.parse(joinCreateOptions(settings)), options);
     });
 
@@ -391,32 +427,56 @@ describe("deployment manifest: validation", () => {
         // Turning the sensor off removes its route, not just its module.
         const leaf = input({ sensor: undefined, telemetry: [{ kind: "leafDevices" }] });
         assert.deepStrictEqual(problems(leaf), []);
-        assert.deepStrictEqual(Object.keys(buildManifest(leaf).modulesContent.$edgeHub["properties.desired"].routes).sort(), ["leafDevicesToScoring", "scoringToUpstream"]);
+        assert.deepStrictEqual(Object.keys(buildManifest(leaf).modulesContent.$edgeHub["properties.desired"].routes).sort(), [
+            "leafDevicesToScoring",
+            "scoringToUpstream",
+        ]);
     });
 
     it("rejects a manifest whose scoring module would receive nothing", () => {
         assertProblem(problems(input({ sensor: undefined })), 'route "scoring/inputs/amlInput" telemetry', "would score nothing");
-        assertProblem(problems(input({ sensor: undefined, telemetry: [] })), 'route "scoring/inputs/amlInput" telemetry', "would score nothing");
+        assertProblem(
+            problems(input({ sensor: undefined, telemetry: [] })),
+            'route "scoring/inputs/amlInput" telemetry',
+            "would score nothing",
+        );
         // An extra route into the input is telemetry too.
         const extra = { fromPlc: 'FROM /messages/modules/plc/outputs/out INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")' };
         assert.deepStrictEqual(problems(input({ sensor: undefined, telemetry: [], extraRoutes: extra })), []);
     });
 
     it("never routes the scoring module's own output back into its input", () => {
-        assertProblem(problems(input({ telemetry: [{ kind: "module", module: "scoring", output: "*" }] })), 'route "scoringToScoring" telemetry', "own output back");
-        for (const source of ["/messages/*", "/messages/modules/*", "/messages/modules/scoring/*", "/messages/modules/scoring/outputs/amlOutput", "/*"]) {
+        assertProblem(
+            problems(input({ telemetry: [{ kind: "module", module: "scoring", output: "*" }] })),
+            'route "scoringToScoring" telemetry',
+            "own output back",
+        );
+        for (const source of [
+            "/messages/*",
+            "/messages/modules/*",
+            "/messages/modules/scoring/*",
+            "/messages/modules/scoring/outputs/amlOutput",
+            "/*",
+        ]) {
             const loop = { loop: `FROM ${source} INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")` };
             assertProblem(problems(input({ extraRoutes: loop })), 'route "loop"', "own output");
         }
         // A condition may keep the module's messages out (as the leaf-devices route's does); another output is fine.
-        const guarded = { guarded: 'FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")' };
+        const guarded = {
+            guarded: 'FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")',
+        };
         const other = { other: 'FROM /messages/modules/scoring/outputs/debug INTO BrokeredEndpoint("/modules/scoring/inputs/amlInput")' };
         assert.deepStrictEqual(problems(input({ extraRoutes: { ...guarded, ...other } })), []);
     });
 
     it("rejects route names IoT Hub cannot store, and out-of-range priority and time to live", () => {
         const found = problems(
-            input({ extraRoutes: { "to.cloud": "FROM /* INTO $upstream", ranged: { route: "FROM /* INTO $upstream", priority: 10, timeToLiveSecs: -1 } } }),
+            input({
+                extraRoutes: {
+                    "to.cloud": "FROM /* INTO $upstream",
+                    ranged: { route: "FROM /* INTO $upstream", priority: 10, timeToLiveSecs: -1 },
+                },
+            }),
         );
         assertProblem(found, 'route "to.cloud"', "may not contain '.'");
         assertProblem(found, 'route "ranged" priority', "0 to 9");
@@ -424,8 +484,16 @@ describe("deployment manifest: validation", () => {
     });
 
     it("rejects image references outside Docker's grammar, and a scoring image not pinned by digest", () => {
-        assertProblem(problems(input({}, { image: "EdgeML.azurecr.io/Edgeml/Scoring:1" })), 'module "scoring" settings.image', "not a Docker image reference");
-        assertProblem(problems(input({}, { image: "edgemldevacr.azurecr.io/edgeml/scoring:latest" })), 'module "scoring" settings.image', "pinned by digest");
+        assertProblem(
+            problems(input({}, { image: "EdgeML.azurecr.io/Edgeml/Scoring:1" })),
+            'module "scoring" settings.image',
+            "not a Docker image reference",
+        );
+        assertProblem(
+            problems(input({}, { image: "edgemldevacr.azurecr.io/edgeml/scoring:latest" })),
+            'module "scoring" settings.image',
+            "pinned by digest",
+        );
         assertProblem(problems(input({ sensor: { name: "sensor", version: "1.5 beta" } })), 'module "sensor" settings.image');
     });
 
@@ -439,7 +507,17 @@ describe("deployment manifest: validation", () => {
         ]) {
             assert.strictEqual(imageReferenceProblem(good), undefined, good);
         }
-        for (const bad of ["Scoring:1", "a//b", "repo:tag:more", ":tag", "repo@sha256:abc", `repo@sha256:${"A".repeat(64)}`, "repo:-tag", "repo_:1", ""]) {
+        for (const bad of [
+            "Scoring:1",
+            "a//b",
+            "repo:tag:more",
+            ":tag",
+            "repo@sha256:abc",
+            `repo@sha256:${"A".repeat(64)}`,
+            "repo:-tag",
+            "repo_:1",
+            "",
+        ]) {
             assert.ok(imageReferenceProblem(bad), bad);
         }
     });
@@ -453,7 +531,9 @@ describe("deployment manifest: validation", () => {
     });
 
     it("rejects createOptions chunks over 512 bytes, broken numbering and text that is not a JSON object", () => {
-        const tooLong = edited((m) => (agentOf(m).modules.scoring.settings.createOptions = JSON.stringify({ Labels: { a: "x".repeat(600) } })));
+        const tooLong = edited(
+            (m) => (agentOf(m).modules.scoring.settings.createOptions = JSON.stringify({ Labels: { a: "x".repeat(600) } })),
+        );
         assertProblem(problems(tooLong), 'module "scoring" settings.createOptions', "at most 512");
         const gap = edited((m) => Object.assign(agentOf(m).modules.scoring.settings, { createOptions02: "}" }));
         assertProblem(problems(gap), 'module "scoring" settings.createOptions', 'chunk 1 is "createOptions02"');
@@ -469,11 +549,17 @@ describe("deployment manifest: validation", () => {
     });
 
     it("counts twin size as IoT Hub does: UTF-8 keys and strings, 8 per number, 4 per boolean, no control characters", () => {
-        assert.strictEqual(twinSize({ a: "xy", b: 1, c: true, d: { e: "é" }, f: "tab\there" }), 1 + 2 + (1 + 8) + (1 + 4) + (1 + 1 + 2) + (1 + 7));
+        assert.strictEqual(
+            twinSize({ a: "xy", b: 1, c: true, d: { e: "é" }, f: "tab\there" }),
+            1 + 2 + (1 + 8) + (1 + 4) + (1 + 1 + 2) + (1 + 7),
+        );
     });
 
     it("rejects desired property keys IoT Hub forbids", () => {
-        assertProblem(problems(input({}, { desiredProperties: { limits: { "max.temp": 90 } } })), 'twin "scoring" properties.desired.limits.max.temp');
+        assertProblem(
+            problems(input({}, { desiredProperties: { limits: { "max.temp": 90 } } })),
+            'twin "scoring" properties.desired.limits.max.temp',
+        );
     });
 
     it("rejects restartPolicy and status values outside the enums", () => {
@@ -496,7 +582,10 @@ describe("deployment manifest: validation", () => {
     });
 
     it("rejects a negative store-and-forward time to live", () => {
-        assertProblem(problems(input({ storeAndForwardTimeToLiveSecs: -5 })), 'twin "$edgeHub" storeAndForwardConfiguration.timeToLiveSecs');
+        assertProblem(
+            problems(input({ storeAndForwardTimeToLiveSecs: -5 })),
+            'twin "$edgeHub" storeAndForwardConfiguration.timeToLiveSecs',
+        );
     });
 
     it("throws a ManifestError listing every problem", () => {
@@ -504,7 +593,10 @@ describe("deployment manifest: validation", () => {
         assert.throws(
             () => assertValidManifest(bad),
             (error: unknown) =>
-                error instanceof ManifestError && error.problems.length === 2 && /route "a"/.test(error.message) && /env\.A B/.test(error.message),
+                error instanceof ManifestError &&
+                error.problems.length === 2 &&
+                /route "a"/.test(error.message) &&
+                /env\.A B/.test(error.message),
         );
     });
 });
@@ -520,7 +612,11 @@ describe("deployment manifest: redaction", () => {
             password: "[secret]",
             address: "edgemldevacr.azurecr.io",
         });
-        assert.strictEqual(agentOf(manifest).runtime.settings.registryCredentials.edgemldevacr.password, PASSWORD, "the original is untouched");
+        assert.strictEqual(
+            agentOf(manifest).runtime.settings.registryCredentials.edgemldevacr.password,
+            PASSWORD,
+            "the original is untouched",
+        );
         const unredacted = structuredClone(redacted);
         agentOf(unredacted).runtime.settings.registryCredentials.edgemldevacr.password = PASSWORD;
         assert.deepStrictEqual(unredacted, manifest);
@@ -541,15 +637,27 @@ describe("deployment manifest: redaction", () => {
             ),
         );
         const settings = agentOf(manifest).modules.scoring.settings;
-        assert.ok(!Object.values(settings).some((chunk) => chunk.includes(JSON.stringify(PASSWORD).slice(1, -1))), "the password straddles two chunks");
+        assert.ok(
+            !Object.values(settings).some((chunk) => chunk.includes(JSON.stringify(PASSWORD).slice(1, -1))),
+            "the password straddles two chunks",
+        );
 
         const redacted = redactManifest(manifest, "***", [PASSWORD.replace(/"/g, "")]);
         const json = JSON.stringify(redacted);
-        for (const secret of [PASSWORD, JSON.stringify(PASSWORD).slice(1, -1), PASSWORD.replace(/"/g, ""), "SharedAccessKey=abc", "tok-123", "shh"]) {
+        for (const secret of [
+            PASSWORD,
+            JSON.stringify(PASSWORD).slice(1, -1),
+            PASSWORD.replace(/"/g, ""),
+            "SharedAccessKey=abc",
+            "tok-123",
+            "shh",
+        ]) {
             assert.ok(!json.includes(secret), `${secret} is still in ${json}`);
         }
         assert.strictEqual(agentOf(redacted).modules.scoring.env?.REGISTRY_LOGIN.value, "***");
-        assert.deepStrictEqual(redacted.modulesContent.scoring, { "properties.desired": { apiToken: "***", nested: { clientSecret: "***" }, threshold: 0.5 } });
+        assert.deepStrictEqual(redacted.modulesContent.scoring, {
+            "properties.desired": { apiToken: "***", nested: { clientSecret: "***" }, threshold: 0.5 },
+        });
         assert.deepStrictEqual(JSON.parse(joinCreateOptions(agentOf(redacted).modules.scoring.settings)).Labels.z_copy, "***");
     });
 });

@@ -66,7 +66,11 @@ describe("ModelRegistration", () => {
         assert.strictEqual(blob.inputs.source, `asset:${modelPath}`);
         assert.strictEqual(blob.inputs.accountName, "testmlstore");
         assert.match(String(blob.inputs.containerName), /^azureml-blobstore-[0-9a-f-]{36}$/);
-        assert.ok(plan.invokes.some((i) => i.token === "azure-native:machinelearningservices:getDatastore" && i.inputs.name === "workspaceblobstore"));
+        assert.ok(
+            plan.invokes.some(
+                (i) => i.token === "azure-native:machinelearningservices:getDatastore" && i.inputs.name === "workspaceblobstore",
+            ),
+        );
         assert.strictEqual(blob.retainOnDelete, true);
     });
 

@@ -9,7 +9,9 @@ const SUB = "00000000-1111-2222-3333-444444444444";
 describe("parseModelUri", () => {
     it("reads the long azureml:// form our registrations write, with the workspace", () => {
         assert.deepStrictEqual(
-            parseModelUri(`azureml://subscriptions/${SUB}/resourcegroups/rg-ml/workspaces/mlw-edge/datastores/workspaceblobstore/paths/edgeml/models/temperature-anomaly/0123456789ab/model.json`),
+            parseModelUri(
+                `azureml://subscriptions/${SUB}/resourcegroups/rg-ml/workspaces/mlw-edge/datastores/workspaceblobstore/paths/edgeml/models/temperature-anomaly/0123456789ab/model.json`,
+            ),
             {
                 kind: "datastore",
                 datastore: "workspaceblobstore",
@@ -20,11 +22,24 @@ describe("parseModelUri", () => {
     });
 
     it("accepts resourceGroups in any case, the ARM provider segment, and a trailing slash", () => {
-        const expected = { kind: "datastore", datastore: "ds", path: "models/tree", workspace: { subscriptionId: SUB, resourceGroup: "RG", workspaceName: "ws" } };
-        assert.deepStrictEqual(parseModelUri(`azureml://subscriptions/${SUB}/resourceGroups/RG/workspaces/ws/datastores/ds/paths/models/tree/`), expected);
-        assert.deepStrictEqual(parseModelUri(`AzureML://Subscriptions/${SUB}/RESOURCEGROUPS/RG/Workspaces/ws/Datastores/ds/Paths/models/tree//`), expected);
+        const expected = {
+            kind: "datastore",
+            datastore: "ds",
+            path: "models/tree",
+            workspace: { subscriptionId: SUB, resourceGroup: "RG", workspaceName: "ws" },
+        };
         assert.deepStrictEqual(
-            parseModelUri(`azureml://subscriptions/${SUB}/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/ws/datastores/ds/paths/models/tree`),
+            parseModelUri(`azureml://subscriptions/${SUB}/resourceGroups/RG/workspaces/ws/datastores/ds/paths/models/tree/`),
+            expected,
+        );
+        assert.deepStrictEqual(
+            parseModelUri(`AzureML://Subscriptions/${SUB}/RESOURCEGROUPS/RG/Workspaces/ws/Datastores/ds/Paths/models/tree//`),
+            expected,
+        );
+        assert.deepStrictEqual(
+            parseModelUri(
+                `azureml://subscriptions/${SUB}/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/ws/datastores/ds/paths/models/tree`,
+            ),
             expected,
         );
     });
@@ -43,15 +58,24 @@ describe("parseModelUri", () => {
     });
 
     it("reads https blob URLs of the public and other clouds, dropping any SAS query", () => {
-        assert.deepStrictEqual(parseModelUri("https://mlstore01.blob.core.windows.net/azureml-blobstore-1234/models/a%20b/model.json?sv=2022&sig=abc"), {
-            kind: "blob",
-            blobEndpoint: "https://mlstore01.blob.core.windows.net/",
-            accountName: "mlstore01",
-            containerName: "azureml-blobstore-1234",
-            path: "models/a b/model.json",
-        });
+        assert.deepStrictEqual(
+            parseModelUri("https://mlstore01.blob.core.windows.net/azureml-blobstore-1234/models/a%20b/model.json?sv=2022&sig=abc"),
+            {
+                kind: "blob",
+                blobEndpoint: "https://mlstore01.blob.core.windows.net/",
+                accountName: "mlstore01",
+                containerName: "azureml-blobstore-1234",
+                path: "models/a b/model.json",
+            },
+        );
         const china = parseModelUri("https://MLSTORE02.blob.core.chinacloudapi.cn/c/folder/");
-        assert.deepStrictEqual(china, { kind: "blob", blobEndpoint: "https://mlstore02.blob.core.chinacloudapi.cn/", accountName: "mlstore02", containerName: "c", path: "folder" });
+        assert.deepStrictEqual(china, {
+            kind: "blob",
+            blobEndpoint: "https://mlstore02.blob.core.chinacloudapi.cn/",
+            accountName: "mlstore02",
+            containerName: "c",
+            path: "folder",
+        });
         const gov = parseModelUri("https://acct.blob.core.usgovcloudapi.net/c/m.json");
         assert.strictEqual(gov.kind === "blob" && gov.blobEndpoint, "https://acct.blob.core.usgovcloudapi.net/");
     });
@@ -70,7 +94,10 @@ describe("parseModelUri", () => {
         const location = parseModelUri("https://acct.blob.core.windows.net/c/dir%20x/%23hash%3Fq/model.json");
         assert.ok(location.kind === "blob");
         assert.strictEqual(location.path, "dir x/#hash?q/model.json");
-        assert.strictEqual(blobUrl(location.blobEndpoint, location.containerName, location.path, "?sv=1&sig=s"), "https://acct.blob.core.windows.net/c/dir%20x/%23hash%3Fq/model.json?sv=1&sig=s");
+        assert.strictEqual(
+            blobUrl(location.blobEndpoint, location.containerName, location.path, "?sv=1&sig=s"),
+            "https://acct.blob.core.windows.net/c/dir%20x/%23hash%3Fq/model.json?sv=1&sig=s",
+        );
     });
 
     const rejected: Array<[string, RegExp]> = [

@@ -13,8 +13,15 @@ describe("model version numbers", () => {
         const created = await provider.create({ modelName: "anomaly", sha256: SHA_A });
         let state = created.outs as ModelVersionNumberOutputs;
         assert.strictEqual(state.version, "1");
-        assert.deepStrictEqual(await provider.diff(created.id, state, { modelName: "anomaly", sha256: SHA_A }), { changes: false, replaces: [], deleteBeforeReplace: false });
-        for (const [sha, expected] of [[SHA_B, "2"], [SHA_A, "3"]]) {
+        assert.deepStrictEqual(await provider.diff(created.id, state, { modelName: "anomaly", sha256: SHA_A }), {
+            changes: false,
+            replaces: [],
+            deleteBeforeReplace: false,
+        });
+        for (const [sha, expected] of [
+            [SHA_B, "2"],
+            [SHA_A, "3"],
+        ]) {
             const diff = await provider.diff(created.id, state, { modelName: "anomaly", sha256: sha });
             assert.deepStrictEqual([diff.changes, diff.replaces], [true, []], "new content is an update, never a replacement");
             state = (await provider.update(created.id, state, { modelName: "anomaly", sha256: sha })).outs as ModelVersionNumberOutputs;
@@ -29,9 +36,15 @@ describe("model version numbers", () => {
         assert.deepStrictEqual([unknownName.changes, unknownName.replaces], [true, []]);
         const unknownSha = await provider.diff("anomaly:1", state, { modelName: "anomaly", sha256: UNKNOWN_VALUE });
         assert.deepStrictEqual([unknownSha.changes, unknownSha.replaces], [true, []]);
-        for (const news of [{ modelName: UNKNOWN_VALUE, sha256: SHA_A }, { modelName: "anomaly", sha256: UNKNOWN_VALUE }]) {
+        for (const news of [
+            { modelName: UNKNOWN_VALUE, sha256: SHA_A },
+            { modelName: "anomaly", sha256: UNKNOWN_VALUE },
+        ]) {
             assert.deepStrictEqual((await provider.check(undefined, news)).failures, []);
         }
-        assert.strictEqual((await provider.check(undefined, { modelName: "anomaly", sha256: "not-a-hash" })).failures?.[0].property, "sha256");
+        assert.strictEqual(
+            (await provider.check(undefined, { modelName: "anomaly", sha256: "not-a-hash" })).failures?.[0].property,
+            "sha256",
+        );
     });
 });

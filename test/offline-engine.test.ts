@@ -29,7 +29,8 @@ async function hubOf(run: OfflineRun): Promise<IotHubEmulator> {
     return hub;
 }
 
-const edgeAgentTwin = async (hub: IotHubEmulator, deviceId: string) => (await hub.registry().getModuleTwin(deviceId, "$edgeAgent")).responseBody as any;
+const edgeAgentTwin = async (hub: IotHubEmulator, deviceId: string) =>
+    (await hub.registry().getModuleTwin(deviceId, "$edgeAgent")).responseBody as any;
 
 /** An IotHub component of its own, for programs that exercise one provider path. */
 function testHub(name: string, edgeDevices: string[]): IotHub {
@@ -98,11 +99,17 @@ describe("the offline engine's IoT Hubs", function () {
                 expected[deviceId] = desired.$version;
                 // The manifest as sent: the stack's image, and the token's real password in place of the placeholder.
                 assert.strictEqual(desired.modules.scoring.settings.image, run.plan.outputs.scoringImageRef);
-                assert.strictEqual(Object.values(desired.runtime.settings.registryCredentials as Record<string, { password: string }>)[0].password, password.value);
+                assert.strictEqual(
+                    Object.values(desired.runtime.settings.registryCredentials as Record<string, { password: string }>)[0].password,
+                    password.value,
+                );
                 const reported = twin.properties.reported;
                 assert.strictEqual(reported.lastDesiredVersion, desired.$version);
                 assert.deepStrictEqual(reported.lastDesiredStatus, { code: 200 });
-                assert.deepStrictEqual(reported.modules.scoring, { runtimeStatus: "running", settings: { image: run.plan.outputs.scoringImageRef } });
+                assert.deepStrictEqual(reported.modules.scoring, {
+                    runtimeStatus: "running",
+                    settings: { image: run.plan.outputs.scoringImageRef },
+                });
             }
             assert.deepStrictEqual(state.appliedVersions, expected);
             assert.deepStrictEqual([state.configurationId, state.hostName], [run.plan.outputs.deploymentConfigurationId, hub.hostName]);
@@ -134,7 +141,10 @@ describe("the offline engine's IoT Hubs", function () {
             const devices = resourcesOfType(run.plan, EDGE_DEVICE_TYPE).map((d) => String(d.inputs.deviceId));
             assert.ok(devices.length > 1);
             const { targetedCount, appliedCount, reportedSuccessfulCount, reportedFailedCount } = configuration.systemMetrics.results;
-            assert.deepStrictEqual([targetedCount, appliedCount, reportedSuccessfulCount, reportedFailedCount], [devices.length, devices.length, devices.length, 0]);
+            assert.deepStrictEqual(
+                [targetedCount, appliedCount, reportedSuccessfulCount, reportedFailedCount],
+                [devices.length, devices.length, devices.length, 0],
+            );
             for (const deviceId of devices) {
                 const twin = await edgeAgentTwin(hub, deviceId);
                 assert.deepStrictEqual(twin.configurations, { [id]: { status: "Applied" } });
@@ -170,7 +180,12 @@ describe("the offline engine's IoT Hubs", function () {
                 },
             }),
             (error: Error) => {
-                assert.ok(error.message.includes(`${EDGE_DEVICE_TYPE} resource 'iot-device-bad/id': property deviceId value "bad/id" has a problem: "bad/id" is not a valid device id`), error.message);
+                assert.ok(
+                    error.message.includes(
+                        `${EDGE_DEVICE_TYPE} resource 'iot-device-bad/id': property deviceId value "bad/id" has a problem: "bad/id" is not a valid device id`,
+                    ),
+                    error.message,
+                );
                 assert.ok(!/SharedAccessKey/.test(error.message));
                 return true;
             },
@@ -210,20 +225,31 @@ describe("the IoT Hub emulator's options for the offline engine", () => {
     });
 
     it("routes exactly the operations it implements, with the swagger's methods and paths", () => {
-        const swagger = JSON.parse(fs.readFileSync(defaultSwaggerPath(), "utf8")) as { paths: Record<string, Record<string, { operationId: string }>> };
+        const swagger = JSON.parse(fs.readFileSync(defaultSwaggerPath(), "utf8")) as {
+            paths: Record<string, Record<string, { operationId: string }>>;
+        };
         for (const [method, template, operationId] of EMULATED_ROUTES) {
             assert.strictEqual(swagger.paths[template]?.[method.toLowerCase()]?.operationId, operationId, `${method} ${template}`);
         }
         const devices = new DeviceStore();
         const stores = { devices, deployments: new DeploymentStore(devices) };
-        const implemented = Object.keys({ ...deviceOperations(stores), ...twinOperations(stores), ...configurationOperations(stores) }).sort();
+        const implemented = Object.keys({
+            ...deviceOperations(stores),
+            ...twinOperations(stores),
+            ...configurationOperations(stores),
+        }).sort();
         assert.deepStrictEqual(EMULATED_ROUTES.map(([, , operationId]) => operationId).sort(), implemented);
     });
 
     it("without the swagger file: required by default, and with swagger: if-present routes requests unchecked", async () => {
         const missing = "/nonexistent/iothub-service-swagger.json";
         await assert.rejects(startIotHubEmulator({ swaggerPath: missing }), /ENOENT/);
-        hub = await startIotHubEmulator({ hubName: "clone-hub", swaggerPath: missing, swagger: "if-present", edgeAgents: "report-applied" });
+        hub = await startIotHubEmulator({
+            hubName: "clone-hub",
+            swaggerPath: missing,
+            swagger: "if-present",
+            edgeAgents: "report-applied",
+        });
         assert.strictEqual(hub.validating, false);
         // Everything the providers do works: an identity, then a verified per-device rollout and a fleet deployment.
         const devices = new EdgeDeviceProvider(hub.registryFactory, FAST_RETRY);
@@ -232,12 +258,24 @@ describe("the IoT Hub emulator's options for the offline engine", () => {
         const rollouts = new EdgeDeploymentProvider(hub.registryFactory, FAST_RETRY);
         const { outs } = await rollouts.create(deploymentInputs(hub.connectionString, { deviceIds: ["edge-1"], verify }));
         assert.strictEqual(outs.appliedVersions["edge-1"], (await edgeAgentTwin(hub, "edge-1")).properties.desired.$version);
-        await rollouts.create(deploymentInputs(hub.connectionString, { mode: "fleet", deviceIds: [], content: manifestFor(IMAGE_B), verify: { ...verify, image: IMAGE_B } }));
+        await rollouts.create(
+            deploymentInputs(hub.connectionString, {
+                mode: "fleet",
+                deviceIds: [],
+                content: manifestFor(IMAGE_B),
+                verify: { ...verify, image: IMAGE_B },
+            }),
+        );
         assert.deepStrictEqual(hub.violations, []);
         // What the swagger would have caught is not checked; what the service cannot route still fails as it would.
         assert.strictEqual((await hub.rawRequest({ method: "GET", path: "/devices/edge-1?api-version=1999-01-01" })).status, 200);
         assert.strictEqual((await hub.rawRequest({ method: "GET", path: "/jobs/v2?api-version=2021-04-12" })).status, 501);
-        const notJson = await hub.rawRequest({ method: "PUT", path: "/devices/edge-2?api-version=2021-04-12", headers: { "Content-Type": "application/json" }, body: "{" });
+        const notJson = await hub.rawRequest({
+            method: "PUT",
+            path: "/devices/edge-2?api-version=2021-04-12",
+            headers: { "Content-Type": "application/json" },
+            body: "{",
+        });
         assert.strictEqual(notJson.status, 400);
         assert.deepStrictEqual(hub.violations, []);
     });
@@ -256,7 +294,11 @@ describe("the IoT Hub emulator's options for the offline engine", () => {
         hub = await startIotHubEmulator({ hubName: "agents-hub", edgeAgents: "report-applied" });
         const registry = hub.registry();
         for (const deviceId of ["edge-1", "edge-2"]) await registry.create({ deviceId, capabilities: { iotEdge: true } });
-        assert.deepStrictEqual(Object.keys((await edgeAgentTwin(hub, "edge-1")).properties.reported), ["$version"], "no deployment, no report");
+        assert.deepStrictEqual(
+            Object.keys((await edgeAgentTwin(hub, "edge-1")).properties.reported),
+            ["$version"],
+            "no deployment, no report",
+        );
 
         const reportOf = async (deviceId: string) => {
             const twin = await edgeAgentTwin(hub!, deviceId);
@@ -283,7 +325,12 @@ describe("the IoT Hub emulator's options for the offline engine", () => {
 
         // A fleet deployment reaching a device by its tags is reported too, and counted as reporting successfully.
         await registry.updateTwin("edge-2", { tags: { environment: "test" } }, "*");
-        const configuration = { id: "fleet-1", content: { modulesContent: manifestFor(IMAGE_A).modulesContent }, targetCondition: "tags.environment='test'", priority: 1 };
+        const configuration = {
+            id: "fleet-1",
+            content: { modulesContent: manifestFor(IMAGE_A).modulesContent },
+            targetCondition: "tags.environment='test'",
+            priority: 1,
+        };
         await registry.addConfiguration(configuration as never);
         ({ desiredVersion, reported } = await reportOf("edge-2"));
         assert.strictEqual(reported.lastDesiredVersion, desiredVersion);
@@ -302,9 +349,13 @@ describe("the IoT Hub emulator's options for the offline engine", () => {
         };
         hub = await startIotHubEmulator({ hubName: "keys-hub", ownerKey, deviceKeys });
         assert.strictEqual(hub.ownerKey, ownerKey);
-        assert.strictEqual(hub.connectionString, `HostName=keys-hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=${ownerKey}`);
+        assert.strictEqual(
+            hub.connectionString,
+            `HostName=keys-hub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=${ownerKey}`,
+        );
         const registry = hub.registry();
-        const keyOfDevice = async (deviceId: string) => (await registry.get(deviceId)).responseBody.authentication?.symmetricKey?.primaryKey;
+        const keyOfDevice = async (deviceId: string) =>
+            (await registry.get(deviceId)).responseBody.authentication?.symmetricKey?.primaryKey;
         await registry.create({ deviceId: "edge-1", capabilities: { iotEdge: true } });
         const first = await keyOfDevice("edge-1");
         assert.strictEqual(first, deviceKeys({ deviceId: "edge-1", slot: "primary", sequence: 1 }));
@@ -312,7 +363,12 @@ describe("the IoT Hub emulator's options for the offline engine", () => {
         await registry.update({ deviceId: "edge-1", capabilities: { iotEdge: true } } as never);
         assert.strictEqual(await keyOfDevice("edge-1"), deviceKeys({ deviceId: "edge-1", slot: "primary", sequence: 2 }));
 
-        await registry.addConfiguration({ id: "fleet-1", content: { modulesContent: manifestFor(IMAGE_A).modulesContent }, targetCondition: "*", priority: 1 } as never);
+        await registry.addConfiguration({
+            id: "fleet-1",
+            content: { modulesContent: manifestFor(IMAGE_A).modulesContent },
+            targetCondition: "*",
+            priority: 1,
+        } as never);
         hub.reset();
         assert.deepStrictEqual([(await registry.list()).responseBody, (await registry.getConfigurations()).responseBody], [[], []]);
         assert.deepStrictEqual(hub.violations, []);

@@ -49,7 +49,10 @@ describe("npm start (the offline plan)", () => {
             projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgeml-plan-"));
             fs.copyFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), path.join(projectDir, "Pulumi.yaml"));
             fs.symlinkSync(path.join(REPO_ROOT, "index.ts"), path.join(projectDir, "index.ts"));
-            fs.writeFileSync(path.join(projectDir, "Pulumi.broken.yaml"), "config:\n  edgeml:iotHubSku: B1\n  edgeml:keyVaultName: 9vault\n");
+            fs.writeFileSync(
+                path.join(projectDir, "Pulumi.broken.yaml"),
+                "config:\n  edgeml:iotHubSku: B1\n  edgeml:keyVaultName: 9vault\n",
+            );
         });
         after(() => fs.rmSync(projectDir, { recursive: true, force: true }));
 

@@ -22,7 +22,11 @@ const MODEL_VERSION_TYPE = "azure-native:machinelearningservices:ModelVersion";
 
 function plan(args: string[], cwd = REPO_ROOT) {
     const tsx = require.resolve("tsx");
-    return spawnSync(process.execPath, ["--import", tsx, path.join(cwd, "scripts", "plan.ts"), ...args], { cwd, encoding: "utf8", timeout: 120_000 });
+    return spawnSync(process.execPath, ["--import", tsx, path.join(cwd, "scripts", "plan.ts"), ...args], {
+        cwd,
+        encoding: "utf8",
+        timeout: 120_000,
+    });
 }
 
 const managedCount = (p: OfflinePlan) => p.resources.filter((r) => r.custom && r.operation === "create").length;
@@ -47,7 +51,12 @@ describe("plan diff (npm start -- --diff)", function () {
             assert.strictEqual(diff.unchanged, managedCount(dev));
             const text = formatPlanDiff(diff, { stack: "dev", source: "the same tree" });
             assert.match(text, /^No changes\.$/m);
-            assert.match(text, new RegExp(`0 to create, 0 to update, 0 to replace, 0 to delete, ${managedCount(dev)} unchanged; pulumi preview also counts the stack and \\d+ components$`));
+            assert.match(
+                text,
+                new RegExp(
+                    `0 to create, 0 to update, 0 to replace, 0 to delete, ${managedCount(dev)} unchanged; pulumi preview also counts the stack and \\d+ components$`,
+                ),
+            );
         });
 
         it("hashes the build context, hence tags the image, the same whatever the machine's locale", function () {
@@ -55,8 +64,11 @@ describe("plan diff (npm start -- --diff)", function () {
             try {
                 // Danish collation sorts "aa" after "z": a localeCompare-sorted walk would hash in another order.
                 const script = path.join(context, "..", `${path.basename(context)}-hash.ts`);
-                fs.writeFileSync(script, `import { hashBuildContext } from ${JSON.stringify(path.join(REPO_ROOT, "components", "image", "buildContext"))};\n` +
-                    `console.log(new Intl.Collator().resolvedOptions().locale, hashBuildContext(${JSON.stringify(context)}));\n`);
+                fs.writeFileSync(
+                    script,
+                    `import { hashBuildContext } from ${JSON.stringify(path.join(REPO_ROOT, "components", "image", "buildContext"))};\n` +
+                        `console.log(new Intl.Collator().resolvedOptions().locale, hashBuildContext(${JSON.stringify(context)}));\n`,
+                );
                 const env = { ...process.env, LC_ALL: "da_DK.UTF-8", LANG: "da_DK.UTF-8" };
                 const child = spawnSync(process.execPath, ["--import", require.resolve("tsx"), script], { encoding: "utf8", env });
                 fs.rmSync(script);
@@ -75,22 +87,37 @@ describe("plan diff (npm start -- --diff)", function () {
                 fs.appendFileSync(path.join(copy, "scoring", "score.py"), "\n# a changed scoring module\n");
                 const changed = (await runOffline({ stack: "dev", projectDir: copy })).plan;
                 const diff = await diffPlans(dev, changed);
-                assert.deepStrictEqual(kinds(diff), [`update ${DOCKER_IMAGE_TYPE} scoring-image`, `update ${EDGE_DEPLOYMENT_TYPE} edge-rollout`]);
+                assert.deepStrictEqual(kinds(diff), [
+                    `update ${DOCKER_IMAGE_TYPE} scoring-image`,
+                    `update ${EDGE_DEPLOYMENT_TYPE} edge-rollout`,
+                ]);
                 assert.strictEqual(diff.manifest.length, 1, diff.manifest.join("\n"));
-                assert.match(diff.manifest[0], /^module scoring: image \S+\/edgeml\/scoring@sha256:[0-9a-f]{64} -> \S+\/edgeml\/scoring@sha256:[0-9a-f]{64}$/);
+                assert.match(
+                    diff.manifest[0],
+                    /^module scoring: image \S+\/edgeml\/scoring@sha256:[0-9a-f]{64} -> \S+\/edgeml\/scoring@sha256:[0-9a-f]{64}$/,
+                );
 
                 const image = diff.resources[0];
                 const [oldTag, newTag] = [tagOf(resourceOfType(dev, DOCKER_IMAGE_TYPE)), tagOf(resourceOfType(changed, DOCKER_IMAGE_TYPE))];
                 assert.notStrictEqual(oldTag, newTag);
                 assert.ok(image.notes.includes(`tag: ${oldTag} -> ${newTag}`), image.notes.join("\n"));
-                assert.deepStrictEqual(image.inputs.map((c) => c.path), ["imageName"]);
-                assert.deepStrictEqual(diff.outputs.map((o) => o.name), ["deploymentManifest", "scoringImageRef"]);
+                assert.deepStrictEqual(
+                    image.inputs.map((c) => c.path),
+                    ["imageName"],
+                );
+                assert.deepStrictEqual(
+                    diff.outputs.map((o) => o.name),
+                    ["deploymentManifest", "scoringImageRef"],
+                );
 
                 const text = formatPlanDiff(diff, { stack: "dev", source: "before" });
                 assert.match(text, /^~ update docker:index\/image:Image "scoring-image"$/m);
                 assert.match(text, /^~ update pulumi-nodejs:dynamic\/iot:EdgeDeployment "edge-rollout"$/m);
                 assert.match(text, /^Deployment manifest changes:\n {2}module scoring: image .+\n\n/m);
-                assert.match(text, /Plan diff against before: 0 to create, 2 to update, 0 to replace, 0 to delete, \d+ unchanged; pulumi preview also counts the stack and \d+ components$/);
+                assert.match(
+                    text,
+                    /Plan diff against before: 0 to create, 2 to update, 0 to replace, 0 to delete, \d+ unchanged; pulumi preview also counts the stack and \d+ components$/,
+                );
             } finally {
                 removeProject(copy);
             }
@@ -114,7 +141,11 @@ describe("plan diff (npm start -- --diff)", function () {
                 const diff = await diffPlans(again, changed);
                 const modelVersion = diff.resources.find((r) => r.type === "azure-native:machinelearningservices:ModelVersion");
                 assert.ok(modelVersion, kinds(diff).join("\n"));
-                assert.strictEqual(modelVersion.kind, "replace", "a model version is immutable: a new one is created, the old one retained");
+                assert.strictEqual(
+                    modelVersion.kind,
+                    "replace",
+                    "a model version is immutable: a new one is created, the old one retained",
+                );
                 assert.ok(modelVersion.inputs.some((c) => c.path === "version" && c.before === "1" && c.after === "2"));
                 assert.match(formatPlanDiff(diff, { stack: "dev", source: "before" }), /version: 1 -> 2/);
                 const image = diff.resources.find((r) => r.type === DOCKER_IMAGE_TYPE);
@@ -125,7 +156,8 @@ describe("plan diff (npm start -- --diff)", function () {
         });
 
         it("shows a device removed from edgeDevices as a delete of that EdgeDevice", async () => {
-            const fewer = (await runOffline({ stack: "prod", overrides: { edgeDevices: ["plant1-line1-edge", "plant1-line2-edge"] } })).plan;
+            const fewer = (await runOffline({ stack: "prod", overrides: { edgeDevices: ["plant1-line1-edge", "plant1-line2-edge"] } }))
+                .plan;
             const diff = await diffPlans(prod, fewer);
             // Fleet mode targets by tag, so the deployment itself does not change.
             assert.deepStrictEqual(kinds(diff), [`delete ${EDGE_DEVICE_TYPE} hub-device-plant2-line1-edge`]);
@@ -144,12 +176,19 @@ describe("plan diff (npm start -- --diff)", function () {
                 const hub = diff.resources.find((r) => r.type === AZURE_TYPES.iotHub.token);
                 assert.strictEqual(hub?.kind, "replace", `${JSON.stringify(overrides)}: ${kinds(diff).join("; ")}`);
                 const forced = hub.inputs.filter((c) => c.replaces).map((c) => c.path);
-                assert.ok(forced.length > 0 && forced.every((p) => ["location", "properties.eventHubEndpoints.events.partitionCount"].includes(p)), forced.join(", "));
+                assert.ok(
+                    forced.length > 0 &&
+                        forced.every((p) => ["location", "properties.eventHubEndpoints.events.partitionCount"].includes(p)),
+                    forced.join(", "),
+                );
                 // A new hub has none of the old identities or deployments: both are listed, naming the hub.
                 for (const type of [EDGE_DEVICE_TYPE, EDGE_DEPLOYMENT_TYPE]) {
                     const dependent = diff.resources.find((r) => r.type === type);
                     assert.ok(dependent && dependent.kind !== "delete", `${type} is listed`);
-                    assert.ok(dependent.notes.some((n) => n.includes(`depends on ${AZURE_TYPES.iotHub.token} "hub-hub", which is replaced`)), dependent.notes.join("\n"));
+                    assert.ok(
+                        dependent.notes.some((n) => n.includes(`depends on ${AZURE_TYPES.iotHub.token} "hub-hub", which is replaced`)),
+                        dependent.notes.join("\n"),
+                    );
                 }
             }
         });
@@ -161,13 +200,19 @@ describe("plan diff (npm start -- --diff)", function () {
             assert.ok(registry, kinds(diff).join("\n"));
             assert.strictEqual(registry.kind, "replace");
             assert.strictEqual(registry.blockedByProtect, true);
-            assert.deepStrictEqual(registry.inputs.filter((c) => c.replaces).map((c) => [c.path, c.before, c.after]), [["registryName", "edgemlprodacr", "contosoprodacr"]]);
+            assert.deepStrictEqual(
+                registry.inputs.filter((c) => c.replaces).map((c) => [c.path, c.before, c.after]),
+                [["registryName", "edgemlprodacr", "contosoprodacr"]],
+            );
             // The image is pushed elsewhere (an update), and a fleet deployment's new content is a new deployment.
             assert.strictEqual(diff.resources.find((r) => r.type === DOCKER_IMAGE_TYPE)?.kind, "update");
             assert.strictEqual(diff.resources.find((r) => r.type === EDGE_DEPLOYMENT_TYPE)?.kind, "replace");
             assert.ok(diff.reads.some((r) => r.what === "azure-native:containerregistry:listRegistryCredentials"));
             const text = formatPlanDiff(diff, { stack: "prod", source: "x" });
-            assert.match(text, /^\+- replace azure-native:containerregistry:Registry "registry-acr" \(protected: `pulumi up` would fail\)$/m);
+            assert.match(
+                text,
+                /^\+- replace azure-native:containerregistry:Registry "registry-acr" \(protected: `pulumi up` would fail\)$/m,
+            );
             assert.match(text, /^ {4}registryName: edgemlprodacr -> contosoprodacr {2}\(forces replacement\)$/m);
             assert.match(text, /1 protected resource would be replaced or deleted, so `pulumi up` would fail/);
 
@@ -184,26 +229,56 @@ describe("plan diff (npm start -- --diff)", function () {
         });
 
         it("has offline replacement rules for every azure-native type the stacks declare", () => {
-            const types = new Set([...dev.resources, ...prod.resources].filter((r) => r.custom && r.operation === "create" && r.type.startsWith("azure-native:")).map((r) => r.type));
+            const types = new Set(
+                [...dev.resources, ...prod.resources]
+                    .filter((r) => r.custom && r.operation === "create" && r.type.startsWith("azure-native:"))
+                    .map((r) => r.type),
+            );
             const missing = [...types].filter((type) => !(type in AZURE_REPLACE_INPUTS));
             assert.deepStrictEqual(missing, [], "add the type's ARM path parameters (and forceNew inputs) to AZURE_REPLACE_INPUTS");
         });
 
         it("follows the providers' own rules on synthetic plans", async () => {
             const base = planOf([
-                resource("azure-native:containerregistry:Registry", "acr", { registryName: "a", location: "westeurope", sku: { name: "Basic" } }, { protect: true }),
-                resource(DOCKER_IMAGE_TYPE, "image", { imageName: "a.azurecr.io/x:1", registry: { server: "a.azurecr.io", username: "a", password: "[secret]" } }),
+                resource(
+                    "azure-native:containerregistry:Registry",
+                    "acr",
+                    { registryName: "a", location: "westeurope", sku: { name: "Basic" } },
+                    { protect: true },
+                ),
+                resource(DOCKER_IMAGE_TYPE, "image", {
+                    imageName: "a.azurecr.io/x:1",
+                    registry: { server: "a.azurecr.io", username: "a", password: "[secret]" },
+                }),
                 resource("azure-native:storage:Blob", "blob", { blobName: "m/1/model.json" }, { retainOnDelete: true }),
-                resource(MODEL_VERSION_TYPE, "described", { name: "m", version: "1", properties: { description: "a" } }, { retainOnDelete: true }),
+                resource(
+                    MODEL_VERSION_TYPE,
+                    "described",
+                    { name: "m", version: "1", properties: { description: "a" } },
+                    { retainOnDelete: true },
+                ),
                 resource(MODEL_VERSION_TYPE, "versioned", { name: "m", version: "1" }, { retainOnDelete: true }),
             ]);
             const next = planOf([
                 // Location compared as azure-native does (case and spaces do not count); the SKU changes in place.
-                resource("azure-native:containerregistry:Registry", "acr", { registryName: "a", location: "West Europe", sku: { name: "Standard" } }, { protect: true }),
+                resource(
+                    "azure-native:containerregistry:Registry",
+                    "acr",
+                    { registryName: "a", location: "West Europe", sku: { name: "Standard" } },
+                    { protect: true },
+                ),
                 // The docker provider ignores a new registry username; a new tag is a rebuild.
-                resource(DOCKER_IMAGE_TYPE, "image", { imageName: "a.azurecr.io/x:2", registry: { server: "a.azurecr.io", username: "b", password: "[secret]" } }),
+                resource(DOCKER_IMAGE_TYPE, "image", {
+                    imageName: "a.azurecr.io/x:2",
+                    registry: { server: "a.azurecr.io", username: "b", password: "[secret]" },
+                }),
                 // Retained on delete: a new version replaces (the old one stays in Azure), a new description updates.
-                resource(MODEL_VERSION_TYPE, "described", { name: "m", version: "1", properties: { description: "b" } }, { retainOnDelete: true }),
+                resource(
+                    MODEL_VERSION_TYPE,
+                    "described",
+                    { name: "m", version: "1", properties: { description: "b" } },
+                    { retainOnDelete: true },
+                ),
                 resource(MODEL_VERSION_TYPE, "versioned", { name: "m", version: "2" }, { retainOnDelete: true }),
             ]);
             const diff = await diffPlans(base, next);
@@ -231,7 +306,11 @@ describe("plan diff (npm start -- --diff)", function () {
 
         it("--diff <plan.json> prints the changes against that plan instead of the plan", () => {
             // A previous plan without the image and with another scoringImageRef: the image is new.
-            const previous = { ...dev, resources: dev.resources.filter((r) => r.type !== DOCKER_IMAGE_TYPE), outputs: { ...dev.outputs, scoringImageRef: "old" } };
+            const previous = {
+                ...dev,
+                resources: dev.resources.filter((r) => r.type !== DOCKER_IMAGE_TYPE),
+                outputs: { ...dev.outputs, scoringImageRef: "old" },
+            };
             const file = path.join(scratch, "previous-plan.json");
             fs.writeFileSync(file, JSON.stringify(previous));
             const result = plan(["--stack", "dev", "--diff", file]);
@@ -239,7 +318,12 @@ describe("plan diff (npm start -- --diff)", function () {
             assert.match(result.stdout, /^\+ create docker:index\/image:Image "scoring-image"$/m);
             assert.match(result.stdout, /^ {4}tag: [0-9a-f]{16}$/m);
             assert.match(result.stdout, /^ {2}~ scoringImageRef: "old" -> "\S+@sha256:/m);
-            assert.match(result.stdout, new RegExp(`Plan diff against ${escape(file)}: 1 to create, 0 to update, 0 to replace, 0 to delete, ${managedCount(dev) - 1} unchanged`));
+            assert.match(
+                result.stdout,
+                new RegExp(
+                    `Plan diff against ${escape(file)}: 1 to create, 0 to update, 0 to replace, 0 to delete, ${managedCount(dev) - 1} unchanged`,
+                ),
+            );
             assert.doesNotMatch(result.stdout, /Reads from Azure:/, "the diff replaces the full plan");
             assert.match(result.stdout, /Written: out\/dev\/plan\.json/);
         });
@@ -252,7 +336,10 @@ describe("plan diff (npm start -- --diff)", function () {
             for (const [argument, message] of [
                 [prodFile, /prod-plan\.json is the plan of stack "prod", not "dev"/],
                 [notAPlan, /package\.json is not a plan\.json written by `npm start`: no stack name/],
-                ["no-such-plan-or-ref", /--diff "no-such-plan-or-ref" is neither a plan file nor a git commit: no file .*no-such-plan-or-ref, and no such commit/],
+                [
+                    "no-such-plan-or-ref",
+                    /--diff "no-such-plan-or-ref" is neither a plan file nor a git commit: no file .*no-such-plan-or-ref, and no such commit/,
+                ],
             ] as const) {
                 const result = plan(["--stack", "dev", "--diff", argument]);
                 assert.strictEqual(result.status, 1, argument);
@@ -291,8 +378,14 @@ describe("plan diff (npm start -- --diff)", function () {
                 const result = plan(["--diff", "HEAD"], repo);
                 assert.strictEqual(result.status, 0, result.stderr);
                 assert.match(result.stdout, /^No changes\.$/m);
-                assert.match(result.stdout, /Plan diff against HEAD \([0-9a-f]{7}\): 0 to create, 0 to update, 0 to replace, 0 to delete, \d+ unchanged; pulumi preview also counts/m);
-                assert.deepStrictEqual(refTempDirs().filter((d) => !before.includes(d)), []);
+                assert.match(
+                    result.stdout,
+                    /Plan diff against HEAD \([0-9a-f]{7}\): 0 to create, 0 to update, 0 to replace, 0 to delete, \d+ unchanged; pulumi preview also counts/m,
+                );
+                assert.deepStrictEqual(
+                    refTempDirs().filter((d) => !before.includes(d)),
+                    [],
+                );
                 assert.strictEqual(git(repo, "status", "--porcelain"), "", "the repository is left as it was");
             });
 
@@ -308,7 +401,10 @@ describe("plan diff (npm start -- --diff)", function () {
                     const manifest = /Deployment manifest changes:\n((?: {2}.*\n)*)/.exec(result.stdout)?.[1].trimEnd().split("\n");
                     assert.strictEqual(manifest?.length, 1, result.stdout);
                     assert.match(manifest[0], /^ {2}module scoring: image /);
-                    assert.match(result.stdout, /: 0 to create, 2 to update, 0 to replace, 0 to delete, \d+ unchanged; pulumi preview also counts/m);
+                    assert.match(
+                        result.stdout,
+                        /: 0 to create, 2 to update, 0 to replace, 0 to delete, \d+ unchanged; pulumi preview also counts/m,
+                    );
                 } finally {
                     fs.writeFileSync(score, original);
                 }
@@ -317,13 +413,21 @@ describe("plan diff (npm start -- --diff)", function () {
             it("treats a commit without the stack file as an empty plan: everything is created", () => {
                 const result = plan(["--diff", "HEAD~2"], repo);
                 assert.strictEqual(result.status, 0, result.stderr);
-                assert.match(result.stdout, new RegExp(`which has no Pulumi\\.dev\\.yaml: ${managedCount(dev)} to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged`));
+                assert.match(
+                    result.stdout,
+                    new RegExp(
+                        `which has no Pulumi\\.dev\\.yaml: ${managedCount(dev)} to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged`,
+                    ),
+                );
             });
 
             it("says so, with the commit's own error, when that commit's plan fails", () => {
                 const result = plan(["--diff", "HEAD~1"], repo);
                 assert.strictEqual(result.status, 1);
-                assert.match(result.stderr, /^the offline plan of HEAD~1 \([0-9a-f]{7}\) failed:\nInvalid configuration for stack "dev":\n {2}- edgeml:iotHubSku = "B1" is invalid/);
+                assert.match(
+                    result.stderr,
+                    /^the offline plan of HEAD~1 \([0-9a-f]{7}\) failed:\nInvalid configuration for stack "dev":\n {2}- edgeml:iotHubSku = "B1" is invalid/,
+                );
                 assert.doesNotMatch(result.stderr, /\n\s+at /);
             });
         });
@@ -344,5 +448,16 @@ function planOf(resources: PlannedResource[]): OfflinePlan {
 
 function resource(type: string, name: string, inputs: Record<string, unknown>, options: Partial<PlannedResource> = {}): PlannedResource {
     const urn = `urn:pulumi:test::edgeml::${type}::${name}`;
-    return { urn, type, name, operation: "create", custom: true, dependencies: [], protect: false, retainOnDelete: false, inputs, ...options };
+    return {
+        urn,
+        type,
+        name,
+        operation: "create",
+        custom: true,
+        dependencies: [],
+        protect: false,
+        retainOnDelete: false,
+        inputs,
+        ...options,
+    };
 }

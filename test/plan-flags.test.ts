@@ -26,11 +26,23 @@ describe("npm start's flags", function () {
         const options = { switches: ["json"] as const, aliases: { s: "stack" } };
         assert.deepStrictEqual(parseArgs(["-s", "prod", "--json"], { stack: "dev" }, options), { stack: "prod", json: true });
         assert.deepStrictEqual(parseArgs(["--stack=prod"], { stack: "dev" }, options), { stack: "prod", json: false });
-        assert.deepStrictEqual(parseArgs(["-h"], { stack: "dev" }, { switches: ["help"] as const, aliases: { h: "help" } }), { stack: "dev", help: true });
-        assert.throws(() => parseArgs(["--stak", "prod"], { stack: "dev" }, options), (e: Error) => e instanceof UsageError && /unknown argument "--stak"; accepted: --stack <value>, --json/.test(e.message));
+        assert.deepStrictEqual(parseArgs(["-h"], { stack: "dev" }, { switches: ["help"] as const, aliases: { h: "help" } }), {
+            stack: "dev",
+            help: true,
+        });
+        assert.throws(
+            () => parseArgs(["--stak", "prod"], { stack: "dev" }, options),
+            (e: Error) => e instanceof UsageError && /unknown argument "--stak"; accepted: --stack <value>, --json/.test(e.message),
+        );
         assert.throws(() => parseArgs(["--json=yes"], { stack: "dev" }, options), /--json takes no value/);
-        assert.throws(() => parseArgs(["prod"], { stack: "dev" }, options), /npm keeps the flags before `--` for itself, so write `npm start -- --stack prod`/);
-        assert.match(flagsTakenByNpm(["stack", "json"], { npm_config_stack: "true" }) ?? "", /npm took --stack as its own option: put `--` before/);
+        assert.throws(
+            () => parseArgs(["prod"], { stack: "dev" }, options),
+            /npm keeps the flags before `--` for itself, so write `npm start -- --stack prod`/,
+        );
+        assert.match(
+            flagsTakenByNpm(["stack", "json"], { npm_config_stack: "true" }) ?? "",
+            /npm took --stack as its own option: put `--` before/,
+        );
         assert.strictEqual(flagsTakenByNpm(["stack"], {}), undefined);
     });
 
@@ -38,7 +50,8 @@ describe("npm start's flags", function () {
         // -h is --help's alias (parsed above); one run shows the text.
         const result = plan(["-h"]);
         assert.strictEqual(result.status, 0, result.stderr);
-        for (const option of ["--stack", "-s", "--diff", "--preview", "--json", "--expect-no-changes", "--help"]) assert.ok(result.stdout.includes(option), option);
+        for (const option of ["--stack", "-s", "--diff", "--preview", "--json", "--expect-no-changes", "--help"])
+            assert.ok(result.stdout.includes(option), option);
         // `npm start --stack prod` runs the script with just "prod" and npm_config_stack set.
         const forgotten = plan(["prod"], { npm_config_stack: "true" });
         assert.strictEqual(forgotten.status, 1);

@@ -33,11 +33,25 @@ describe("preview mode: what a first pulumi preview knows", function () {
                 assert.strictEqual(device.inputs.serviceConnectionString, UNKNOWN_MARKER, `${stack}: the hub's keys are not known yet`);
                 assert.match(String(device.inputs.deviceId), /^[\w-]+$/, `${stack}: the device id is configuration`);
             }
-            assert.strictEqual(resourceOfType(preview, EDGE_DEPLOYMENT_TYPE).inputs.content, UNKNOWN_MARKER, `${stack}: the manifest waits on the image digest`);
-            assert.strictEqual(resourceOfType(preview, AZURE_TYPES.modelVersion.token).inputs.version, UNKNOWN_MARKER, `${stack}: the version number is created`);
+            assert.strictEqual(
+                resourceOfType(preview, EDGE_DEPLOYMENT_TYPE).inputs.content,
+                UNKNOWN_MARKER,
+                `${stack}: the manifest waits on the image digest`,
+            );
+            assert.strictEqual(
+                resourceOfType(preview, AZURE_TYPES.modelVersion.token).inputs.version,
+                UNKNOWN_MARKER,
+                `${stack}: the version number is created`,
+            );
             // Configuration is known: names, tiers, the model's name.
             const registry = resourceOfType(preview, AZURE_TYPES.registry.token);
-            assert.deepStrictEqual([registry.inputs.registryName, registry.inputs.sku], [resourceOfType(up, AZURE_TYPES.registry.token).inputs.registryName, resourceOfType(up, AZURE_TYPES.registry.token).inputs.sku]);
+            assert.deepStrictEqual(
+                [registry.inputs.registryName, registry.inputs.sku],
+                [
+                    resourceOfType(up, AZURE_TYPES.registry.token).inputs.registryName,
+                    resourceOfType(up, AZURE_TYPES.registry.token).inputs.sku,
+                ],
+            );
             assert.strictEqual(preview.outputs.scoringImageRef, UNKNOWN_MARKER);
             assert.strictEqual(preview.outputs.modelName, up.outputs.modelName);
         }
@@ -47,7 +61,10 @@ describe("preview mode: what a first pulumi preview knows", function () {
         for (const [stack, { preview, up }] of plans) {
             const tokens = (plan: OfflinePlan) => plan.invokes.map((i) => i.token);
             assert.ok(tokens(up).includes("azure-native:containerregistry:listRegistryCredentials"), stack);
-            assert.ok(!tokens(preview).includes("azure-native:containerregistry:listRegistryCredentials"), `${stack}: the registry does not exist yet`);
+            assert.ok(
+                !tokens(preview).includes("azure-native:containerregistry:listRegistryCredentials"),
+                `${stack}: the registry does not exist yet`,
+            );
             assert.ok(!tokens(preview).includes("azure-native:iothub:listIotHubResourceKeys"), `${stack}: nor the hub`);
             assert.ok(tokens(preview).includes("azure-native:authorization:getClientConfig"), `${stack}: who deploys is known`);
         }
@@ -65,7 +82,11 @@ describe("preview mode: what a first pulumi preview knows", function () {
     });
 
     it("reads existing resources in the preview too (a read step)", async () => {
-        const { plan } = await runOffline({ stack: "dev", preview: true, overrides: { existingResourceGroup: "shared-rg", existingRegistry: "images-rg/contosoacr" } });
+        const { plan } = await runOffline({
+            stack: "dev",
+            preview: true,
+            overrides: { existingResourceGroup: "shared-rg", existingRegistry: "images-rg/contosoacr" },
+        });
         const registry = plan.resources.find((r) => r.type === AZURE_TYPES.registry.token)!;
         assert.strictEqual(registry.operation, "read");
         // The existing registry's login server is known; the tag waits on the new model version's number.

@@ -5,7 +5,12 @@ import { offlineAcrTokens, offlineHubs } from "../offline/azure-answers";
 import { listStacks, outputValue, runOffline } from "../offline/engine";
 import { armIdOf, STATEFUL_TYPES, resourceOfType } from "./support/plan-queries";
 
-const CREDENTIAL_OUTPUTS = ["registryAdminPassword", "iotHubServiceConnectionString", "edgeDeviceConnectionStrings", "edgeDeviceConfigTomls"];
+const CREDENTIAL_OUTPUTS = [
+    "registryAdminPassword",
+    "iotHubServiceConnectionString",
+    "edgeDeviceConnectionStrings",
+    "edgeDeviceConfigTomls",
+];
 
 describe("the program", () => {
     it("has a dev and a prod stack", () => {
@@ -60,7 +65,11 @@ describe("the program", () => {
                 const image = resourceOfType(run.plan, "docker:index/image:Image");
                 const registry = resourceOfType(run.plan, "azure-native:containerregistry:Registry");
                 const loginServer = `${String(registry.inputs.registryName).toLowerCase()}.azurecr.io`;
-                assert.deepStrictEqual(image.inputs.registry, { server: loginServer, username: registry.inputs.registryName, password: "[secret]" });
+                assert.deepStrictEqual(image.inputs.registry, {
+                    server: loginServer,
+                    username: registry.inputs.registryName,
+                    password: "[secret]",
+                });
                 assert.ok(String(image.inputs.imageName).startsWith(`${loginServer}/edgeml/scoring:`));
                 assert.ok(image.dependencies.includes(registry.urn));
                 assert.match(String(run.plan.outputs.scoringImageRef), new RegExp(`^${loginServer}/edgeml/scoring@sha256:[0-9a-f]{64}$`));
@@ -152,7 +161,10 @@ describe("the program", () => {
     it("reads an existing resource group instead of creating one", async () => {
         const { plan } = await runOffline({ stack: "dev", overrides: { existingResourceGroup: "team-rg" } });
         const groups = plan.resources.filter((r) => r.type === "azure-native:resources:ResourceGroup");
-        assert.deepStrictEqual(groups.map((g) => [g.operation, g.inputs.id]), [["read", "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/team-rg"]]);
+        assert.deepStrictEqual(
+            groups.map((g) => [g.operation, g.inputs.id]),
+            [["read", "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/team-rg"]],
+        );
         assert.strictEqual(resourceOfType(plan, "azure-native:containerregistry:Registry").inputs.resourceGroupName, "team-rg");
     });
 

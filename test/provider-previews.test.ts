@@ -5,7 +5,13 @@
 // - a hub replaced under the same name (a new location, say) has new keys and none of the old identities and
 //   deployments: the dependents see new credentials, update, and converge (the identity is registered again).
 import * as assert from "assert";
-import { EdgeDeploymentProvider, type EdgeDeploymentOutputs, EdgeDeviceProvider, type EdgeDeviceInputs, type EdgeDeviceOutputs } from "../components/iot";
+import {
+    EdgeDeploymentProvider,
+    type EdgeDeploymentOutputs,
+    EdgeDeviceProvider,
+    type EdgeDeviceInputs,
+    type EdgeDeviceOutputs,
+} from "../components/iot";
 import { UNKNOWN_VALUE } from "../components/shared";
 import { startIotHubEmulator } from "../offline/iothub-emulator";
 import { deploymentInputs, IMAGE_B, manifestFor } from "../offline/sample-deployment";
@@ -13,7 +19,13 @@ import { FAST_RETRY } from "./support/fast-retry";
 
 const CONNECTION = "HostName=h.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=AAAA";
 const deviceInputs: EdgeDeviceInputs = { serviceConnectionString: CONNECTION, deviceId: "edge-1", tags: { environment: "dev" } };
-const deviceOlds: EdgeDeviceOutputs = { ...deviceInputs, hostName: "h.azure-devices.net", connectionString: "c", configToml: "t", adopted: false };
+const deviceOlds: EdgeDeviceOutputs = {
+    ...deviceInputs,
+    hostName: "h.azure-devices.net",
+    connectionString: "c",
+    configToml: "t",
+    adopted: false,
+};
 
 /** The inputs with one of them unknown, for each input in turn. */
 function eachUnknown<T extends object>(inputs: T): Array<[string, T]> {
@@ -38,7 +50,13 @@ describe("dynamic providers in a preview: unknown inputs", () => {
         const provider = new EdgeDeploymentProvider();
         for (const mode of ["device", "fleet"] as const) {
             const inputs = deploymentInputs(CONNECTION, { mode });
-            const olds: EdgeDeploymentOutputs = { ...inputs, hostName: "h.azure-devices.net", contentHash: "0", configurationId: "c", appliedVersions: {} };
+            const olds: EdgeDeploymentOutputs = {
+                ...inputs,
+                hostName: "h.azure-devices.net",
+                contentHash: "0",
+                configurationId: "c",
+                appliedVersions: {},
+            };
             for (const [key, news] of eachUnknown(inputs)) {
                 assert.deepStrictEqual((await provider.check(undefined, news)).failures, [], `${mode} ${key}`);
                 const diff = await provider.diff("c", olds, news);
@@ -50,14 +68,24 @@ describe("dynamic providers in a preview: unknown inputs", () => {
             }
         }
         const fleet = deploymentInputs(CONNECTION, { mode: "fleet" });
-        const changed = await provider.diff("c", { ...fleet, hostName: "h.azure-devices.net", contentHash: "0", configurationId: "c", appliedVersions: {} }, {
-            ...fleet,
-            content: UNKNOWN_VALUE as never,
-        });
+        const changed = await provider.diff(
+            "c",
+            { ...fleet, hostName: "h.azure-devices.net", contentHash: "0", configurationId: "c", appliedVersions: {} },
+            {
+                ...fleet,
+                content: UNKNOWN_VALUE as never,
+            },
+        );
         assert.ok(changed.changes);
         const { describeDeploymentChanges } = await import("../components/iot");
-        assert.deepStrictEqual(describeDeploymentChanges(fleet, { ...fleet, content: UNKNOWN_VALUE as never }), ["manifest: known after apply"]);
-        assert.ok(describeDeploymentChanges(fleet, { ...fleet, content: manifestFor(IMAGE_B) }).some((line) => line.startsWith("module scoring: image")));
+        assert.deepStrictEqual(describeDeploymentChanges(fleet, { ...fleet, content: UNKNOWN_VALUE as never }), [
+            "manifest: known after apply",
+        ]);
+        assert.ok(
+            describeDeploymentChanges(fleet, { ...fleet, content: manifestFor(IMAGE_B) }).some((line) =>
+                line.startsWith("module scoring: image"),
+            ),
+        );
     });
 });
 
@@ -67,7 +95,14 @@ describe("dynamic providers in a preview: the canary ring and rollback inputs", 
     it("EdgeDeployment: check and diff take an unknown anywhere in the canary settings or rollbackOnFailure", async () => {
         const provider = new EdgeDeploymentProvider();
         const inputs = deploymentInputs(CONNECTION, { mode: "fleet", canary });
-        const olds: EdgeDeploymentOutputs = { ...inputs, hostName: "h.azure-devices.net", contentHash: "0", configurationId: "c", canaryConfigurationId: "c-canary", appliedVersions: {} };
+        const olds: EdgeDeploymentOutputs = {
+            ...inputs,
+            hostName: "h.azure-devices.net",
+            contentHash: "0",
+            configurationId: "c",
+            canaryConfigurationId: "c-canary",
+            appliedVersions: {},
+        };
         const variants: Array<[string, typeof inputs]> = [
             ...eachUnknown(inputs),
             ...eachUnknown(canary).map(([key, partial]): [string, typeof inputs] => [`canary.${key}`, { ...inputs, canary: partial }]),
@@ -82,8 +117,13 @@ describe("dynamic providers in a preview: the canary ring and rollback inputs", 
         const { describeDeploymentChanges, describeRolloutStages } = await import("../components/iot");
         const unknownCondition = { ...inputs, canary: { ...canary, condition: UNKNOWN_VALUE } };
         assert.deepStrictEqual(describeDeploymentChanges(inputs, unknownCondition), ["canary: known after apply"]);
-        assert.deepStrictEqual(describeDeploymentChanges(inputs, { ...inputs, rollbackOnFailure: UNKNOWN_VALUE as never }), ["rollback on failure: known after apply"]);
-        assert.match(describeRolloutStages(unknownCondition)[0], /^stage 1: canary deployment edgeml-test-<content hash>-canary, target \(known after apply\), priority 11/);
+        assert.deepStrictEqual(describeDeploymentChanges(inputs, { ...inputs, rollbackOnFailure: UNKNOWN_VALUE as never }), [
+            "rollback on failure: known after apply",
+        ]);
+        assert.match(
+            describeRolloutStages(unknownCondition)[0],
+            /^stage 1: canary deployment edgeml-test-<content hash>-canary, target \(known after apply\), priority 11/,
+        );
         // State written before the keys existed: rollback on, no ring; the same program is no change.
         const { rollbackOnFailure: _rollback, canary: _canary, ...before } = olds;
         assert.deepStrictEqual(describeDeploymentChanges(before, { ...inputs, canary: undefined }), []);
@@ -95,7 +135,10 @@ describe("dynamic providers in a preview: the canary ring and rollback inputs", 
         assert.deepStrictEqual(device.failures, [{ property: "canary", reason: "a canary stage needs fleet mode" }]);
         const low = await provider.check(undefined, deploymentInputs(CONNECTION, { mode: "fleet", canary: { ...canary, priority: 10 } }));
         assert.deepStrictEqual(low.failures, [{ property: "canary.priority", reason: "10 must exceed the fleet's priority 10" }]);
-        const unknownPriority = await provider.check(undefined, deploymentInputs(CONNECTION, { mode: "fleet", priority: UNKNOWN_VALUE as never, canary: { ...canary, priority: 10 } }));
+        const unknownPriority = await provider.check(
+            undefined,
+            deploymentInputs(CONNECTION, { mode: "fleet", priority: UNKNOWN_VALUE as never, canary: { ...canary, priority: 10 } }),
+        );
         assert.deepStrictEqual(unknownPriority.failures, []);
     });
 });
@@ -105,7 +148,10 @@ describe("a hub replaced under the same name: dependents converge", () => {
         const before = await startIotHubEmulator({ hubName: "same-name-hub" });
         const after = await startIotHubEmulator({ hubName: "same-name-hub" });
         try {
-            const created = await new EdgeDeviceProvider(before.registryFactory, FAST_RETRY).create({ ...deviceInputs, serviceConnectionString: before.connectionString });
+            const created = await new EdgeDeviceProvider(before.registryFactory, FAST_RETRY).create({
+                ...deviceInputs,
+                serviceConnectionString: before.connectionString,
+            });
             const olds = created.outs as EdgeDeviceOutputs;
             const provider = new EdgeDeviceProvider(after.registryFactory, FAST_RETRY);
             const news = { ...deviceInputs, serviceConnectionString: after.connectionString };
@@ -127,7 +173,8 @@ describe("a hub replaced under the same name: dependents converge", () => {
         const after = await startIotHubEmulator({ hubName: "same-name-hub" });
         try {
             const inputs = deploymentInputs(before.connectionString, { mode: "fleet" });
-            const olds = (await new EdgeDeploymentProvider(before.registryFactory, FAST_RETRY).create(inputs)).outs as EdgeDeploymentOutputs;
+            const olds = (await new EdgeDeploymentProvider(before.registryFactory, FAST_RETRY).create(inputs))
+                .outs as EdgeDeploymentOutputs;
             const provider = new EdgeDeploymentProvider(after.registryFactory, FAST_RETRY);
             const news = { ...inputs, serviceConnectionString: after.connectionString, priority: 30 };
             assert.strictEqual((await provider.diff(olds.configurationId, olds, news)).changes, true);

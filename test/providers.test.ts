@@ -18,6 +18,9 @@ describe("dynamic providers as Pulumi serializes them", function () {
         assert.deepStrictEqual(report.versions, ["1", "2"], "the model version numbering, as serialized");
         assert.deepStrictEqual(report.tokenDiffs, [false, true], "a new ARM token alone changes nothing; a new rotation does");
         assert.strictEqual(report.revocationCheck[0].property, "keep");
-        assert.ok(report.sizes.every((size: number) => size < 200_000), `serialized sizes ${report.sizes}`);
+        assert.ok(
+            report.sizes.every((size: number) => size < 200_000),
+            `serialized sizes ${report.sizes}`,
+        );
     });
 });

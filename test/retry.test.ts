@@ -2,7 +2,8 @@ import * as assert from "assert";
 import { describeHubError, HUB_RETRY_RULES } from "../components/iot/hubRetry";
 import { Clock, RetriesExhaustedError, withRetry } from "../components/shared";
 
-const httpError = (statusCode: number, headers: Record<string, string> = {}) => Object.assign(new Error(`status ${statusCode}`), { response: { statusCode, headers } });
+const httpError = (statusCode: number, headers: Record<string, string> = {}) =>
+    Object.assign(new Error(`status ${statusCode}`), { response: { statusCode, headers } });
 
 /** A clock whose sleeps pass at once and are recorded. */
 function simulatedClock(): Clock & { waits: number[] } {
@@ -37,7 +38,13 @@ describe("retry with IoT Hub's rules", () => {
             if (failure) throw failure;
             return "done";
         };
-        const result = await withRetry("op", attempt, HUB_RETRY_RULES, { baseDelayMs: 100, maxDelayMs: 10_000, deadlineMs: 60_000, random: () => 0.5, clock });
+        const result = await withRetry("op", attempt, HUB_RETRY_RULES, {
+            baseDelayMs: 100,
+            maxDelayMs: 10_000,
+            deadlineMs: 60_000,
+            random: () => 0.5,
+            clock,
+        });
         assert.strictEqual(result, "done");
         assert.deepStrictEqual(clock.waits, [2000, 100, 200]);
     });
@@ -58,22 +65,37 @@ describe("retry with IoT Hub's rules", () => {
             throw httpError(503);
         };
         await assert.rejects(
-            withRetry("apply to edge-1", attempt, HUB_RETRY_RULES, { baseDelayMs: 1000, maxDelayMs: 1000, deadlineMs: 5000, random: () => 1, clock }),
+            withRetry("apply to edge-1", attempt, HUB_RETRY_RULES, {
+                baseDelayMs: 1000,
+                maxDelayMs: 1000,
+                deadlineMs: 5000,
+                random: () => 1,
+                clock,
+            }),
             (error: unknown) =>
-                error instanceof RetriesExhaustedError && error.attempts === 6 && /apply to edge-1: IoT Hub still failing after 6 attempts \(HTTP 503/.test(error.message),
+                error instanceof RetriesExhaustedError &&
+                error.attempts === 6 &&
+                /apply to edge-1: IoT Hub still failing after 6 attempts \(HTTP 503/.test(error.message),
         );
         assert.strictEqual(clock.waits.length, 5);
     });
 
     it("asks the rules it is given, so another service's failures retry by their own rules", async () => {
         let calls = 0;
-        const rules = { ...HUB_RETRY_RULES, service: "blob storage", isTransient: (error: unknown) => (error as { status?: number }).status === 500 };
+        const rules = {
+            ...HUB_RETRY_RULES,
+            service: "blob storage",
+            isTransient: (error: unknown) => (error as { status?: number }).status === 500,
+        };
         const attempt = async () => {
             calls++;
             if (calls < 3) throw Object.assign(new Error("busy"), { status: 500 });
             return calls;
         };
-        assert.strictEqual(await withRetry("get blob", attempt, rules, { baseDelayMs: 1, maxDelayMs: 1, deadlineMs: 1000, clock: simulatedClock() }), 3);
+        assert.strictEqual(
+            await withRetry("get blob", attempt, rules, { baseDelayMs: 1, maxDelayMs: 1, deadlineMs: 1000, clock: simulatedClock() }),
+            3,
+        );
     });
 
     it("never repeats a shared access signature or key in an error description", () => {

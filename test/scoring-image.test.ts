@@ -73,7 +73,11 @@ describe("the scoring image tag", () => {
         assert.deepStrictEqual(listFiles(context), [".dockerignore", "Dockerfile", "model/model.json", "score.py"]);
         const withoutDockerfileChange = imageTag(context, SHAPING);
         writeFile(context, "Dockerfile", "FROM python:3.12-slim\n");
-        assert.notStrictEqual(imageTag(context, SHAPING), withoutDockerfileChange, "Docker reads the Dockerfile even when .dockerignore lists it");
+        assert.notStrictEqual(
+            imageTag(context, SHAPING),
+            withoutDockerfileChange,
+            "Docker reads the Dockerfile even when .dockerignore lists it",
+        );
         const before = imageTag(context, SHAPING);
         writeFile(context, "model/model.json", '{"format": "test", "nodes": [2]}');
         assert.notStrictEqual(imageTag(context, SHAPING), before);

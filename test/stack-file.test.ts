@@ -51,7 +51,10 @@ describe("stack files, read by the Pulumi CLI's rules", () => {
         const dir = projectWith(`config:\n  edgeml:iotHubUnits: "3"\n  edgeml:protect: "true"\n  edgeml:namePrefix: 123\n`);
         try {
             const { values } = readStackConfig("t", dir);
-            assert.deepStrictEqual([values["edgeml:iotHubUnits"], values["edgeml:protect"], values["edgeml:namePrefix"]], ["3", "true", "123"]);
+            assert.deepStrictEqual(
+                [values["edgeml:iotHubUnits"], values["edgeml:protect"], values["edgeml:namePrefix"]],
+                ["3", "true", "123"],
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -60,7 +63,10 @@ describe("stack files, read by the Pulumi CLI's rules", () => {
     it("refuses a key without a namespace, which the CLI cannot parse, instead of applying it", () => {
         const message = refusal(`config:\n  iotHubSku: S2\n`);
         assert.match(message, /"iotHubSku" has no namespace, so the Pulumi CLI refuses the file; write edgeml:iotHubSku/);
-        assert.match(message, /could not parse iotHubSku as a configuration key \(configuration keys should be of the form `<namespace>:<name>`\)/);
+        assert.match(
+            message,
+            /could not parse iotHubSku as a configuration key \(configuration keys should be of the form `<namespace>:<name>`\)/,
+        );
         // Other namespaces (providers') and the package:config:name form are keys the CLI parses.
         assert.doesNotThrow(() => {
             const dir = projectWith(`config:\n  azure-native:location: westeurope\n  edgeml:config:protect: "false"\n`);
@@ -73,7 +79,10 @@ describe("stack files, read by the Pulumi CLI's rules", () => {
     });
 
     it("refuses keys written outside config:, which the CLI would silently ignore", () => {
-        assert.match(refusal(`edgeml:iotHubSku: S2\n`), /"edgeml:iotHubSku" is not a stack file field \(the Pulumi CLI ignores it, so nothing it sets applies\); to set it, indent it under config:/);
+        assert.match(
+            refusal(`edgeml:iotHubSku: S2\n`),
+            /"edgeml:iotHubSku" is not a stack file field \(the Pulumi CLI ignores it, so nothing it sets applies\); to set it, indent it under config:/,
+        );
     });
 
     it("warns that ESC environments and secrets cannot be evaluated offline, and plans with the defaults", async () => {
@@ -83,7 +92,10 @@ describe("stack files, read by the Pulumi CLI's rules", () => {
             const { values, secretKeys, warnings } = readStackConfig("t", dir);
             assert.deepStrictEqual(secretKeys, ["edgeml:registrySku"]);
             assert.ok(!Object.values(values).includes("AAABAKyc8P0="), "the ciphertext is not handed on");
-            assert.ok(warnings.some((w) => /imports Pulumi ESC environments .* only Pulumi Cloud evaluates them/.test(w)), warnings.join("\n"));
+            assert.ok(
+                warnings.some((w) => /imports Pulumi ESC environments .* only Pulumi Cloud evaluates them/.test(w)),
+                warnings.join("\n"),
+            );
             assert.ok(warnings.some((w) => /edgeml:registrySku is a secret \(secure:\), which cannot be decrypted offline/.test(w)));
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });

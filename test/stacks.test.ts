@@ -13,7 +13,9 @@ import { copyProject, removeProject } from "./support/project-copy";
 /** The program: index.ts and every TypeScript file under components/. */
 function programSources(): string[] {
     const walk = (dir: string): string[] =>
-        fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+        fs
+            .readdirSync(dir, { withFileTypes: true })
+            .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
     return [path.join(REPO_ROOT, "index.ts"), ...walk(path.join(REPO_ROOT, "components"))];
 }
 
@@ -40,22 +42,42 @@ describe("stacks: dev and prod differ only in their Pulumi.<stack>.yaml", functi
     before(async () => {
         for (const stack of listStacks()) {
             plans.set(stack, (await runOffline({ stack })).plan);
-            hubs.set(stack, [...offlineHubs().values()].map((hub) => ({ hostName: hub.hostName, validating: hub.validating, requests: hub.stats.totalRequests, violations: [...hub.violations] })));
+            hubs.set(
+                stack,
+                [...offlineHubs().values()].map((hub) => ({
+                    hostName: hub.hostName,
+                    validating: hub.validating,
+                    requests: hub.stats.totalRequests,
+                    violations: [...hub.violations],
+                })),
+            );
         }
     });
 
     it("every stack file in the repository evaluates", () => {
         assert.deepStrictEqual([...plans.keys()], listStacks());
         assert.ok(plans.has("dev") && plans.has("prod"));
-        for (const [stack, plan] of plans) assert.ok(plan.resources.some((r) => r.custom), stack);
+        for (const [stack, plan] of plans)
+            assert.ok(
+                plan.resources.some((r) => r.custom),
+                stack,
+            );
     });
 
     it("every stack's devices and deployment reach its hub in requests the IoT Hub service swagger allows", () => {
         for (const stack of listStacks()) {
             const seen = hubs.get(stack)!;
-            assert.deepStrictEqual(seen.map((hub) => hub.hostName), [plans.get(stack)!.outputs.iotHubHostName], stack);
+            assert.deepStrictEqual(
+                seen.map((hub) => hub.hostName),
+                [plans.get(stack)!.outputs.iotHubHostName],
+                stack,
+            );
             for (const hub of seen) {
-                assert.strictEqual(hub.validating, true, `${stack}: ${hub.hostName} checks requests against the swagger in this repository`);
+                assert.strictEqual(
+                    hub.validating,
+                    true,
+                    `${stack}: ${hub.hostName} checks requests against the swagger in this repository`,
+                );
                 assert.ok(hub.requests > 0, `${stack}: ${hub.hostName} was used`);
                 assert.deepStrictEqual(hub.violations, [], `${stack}: ${hub.hostName}`);
             }
@@ -88,8 +110,10 @@ describe("stacks: dev and prod differ only in their Pulumi.<stack>.yaml", functi
                 .split("\n")
                 .forEach((line, index) => {
                     const where = `${path.relative(REPO_ROOT, file)}:${index + 1}`;
-                    for (const stack of names) if (new RegExp(`(["'\`])${stack}\\1`).test(line)) problems.push(`${where} names the stack "${stack}"`);
-                    if (/process\.env\b/.test(line)) problems.push(`${where} reads process.env, which differs by machine, not by stack file`);
+                    for (const stack of names)
+                        if (new RegExp(`(["'\`])${stack}\\1`).test(line)) problems.push(`${where} names the stack "${stack}"`);
+                    if (/process\.env\b/.test(line))
+                        problems.push(`${where} reads process.env, which differs by machine, not by stack file`);
                 });
         }
         assert.deepStrictEqual(problems, []);

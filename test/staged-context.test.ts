@@ -57,13 +57,23 @@ describe("staging the scoring context with a registered model, downloaded from A
             context: SCORING,
             destination,
             modelFile: "model/model.json",
-            model: { name: "temperature-anomaly", version: "7", blobEndpoint: endpoint, containerName: CONTAINER, path: modelPath, sasToken },
+            model: {
+                name: "temperature-anomaly",
+                version: "7",
+                blobEndpoint: endpoint,
+                containerName: CONTAINER,
+                path: modelPath,
+                sasToken,
+            },
             retryPolicy: FAST,
             ...extra,
         });
     const viaProxy = (modelPath: string) => stage(modelPath, {}, `?${sas}`, proxy.endpoint);
     const expectFailure = async (promise: Promise<unknown>, ...patterns: RegExp[]): Promise<ModelDownloadError> => {
-        const error = await promise.then(() => assert.fail("staging should have failed"), (e: unknown) => e);
+        const error = await promise.then(
+            () => assert.fail("staging should have failed"),
+            (e: unknown) => e,
+        );
         assert.ok(error instanceof ModelDownloadError, String(error));
         assert.ok(pulumi.RunError.isInstance(error));
         assert.match(error.message, /temperature-anomaly:7/);
@@ -106,7 +116,9 @@ describe("staging the scoring context with a registered model, downloaded from A
         for (const file of listFiles(SCORING).filter((f) => f !== "model/model.json")) {
             assert.ok(fs.readFileSync(path.join(destination, file)).equals(fs.readFileSync(path.join(SCORING, file))), file);
         }
-        assert.deepStrictEqual(proxy.requests, [{ method: "GET", path: `${CONTAINER}/edgeml/models/temperature-anomaly/abc/model.json`, status: 200 }]);
+        assert.deepStrictEqual(proxy.requests, [
+            { method: "GET", path: `${CONTAINER}/edgeml/models/temperature-anomaly/abc/model.json`, status: 200 },
+        ]);
         for (const file of allFiles(destination)) assertNoSecret(fs.readFileSync(path.join(destination, file), "utf8"));
     });
 
@@ -130,7 +142,13 @@ describe("staging the scoring context with a registered model, downloaded from A
     });
 
     it("hashes the staged context as hashBuildContext does, model included", async () => {
-        const context = makeContext({ Dockerfile: "FROM scratch\n", ".dockerignore": "tests\n", "a.py": "a", "tests/t.py": "t", "model/model.json": "{}" });
+        const context = makeContext({
+            Dockerfile: "FROM scratch\n",
+            ".dockerignore": "tests\n",
+            "a.py": "a",
+            "tests/t.py": "t",
+            "model/model.json": "{}",
+        });
         const result = await stage("edgeml/models/temperature-anomaly/abc/model.json", { context });
         assert.strictEqual(result.sha256, hashBuildContext(destination));
         assert.deepStrictEqual(result.files, [".dockerignore", "Dockerfile", "a.py", "model/model.json"]);
@@ -138,7 +156,11 @@ describe("staging the scoring context with a registered model, downloaded from A
 
         // Under scoring/'s ".dockerignore: *, !model/model.json" the hash must still follow the model.
         const before = (await stage("edgeml/models/temperature-anomaly/abc/model.json")).sha256;
-        await azurite.putBlob(CONTAINER, "edgeml/models/temperature-anomaly/abc/model.json", REGISTERED.toString("utf8").replace("4242", "4343"));
+        await azurite.putBlob(
+            CONTAINER,
+            "edgeml/models/temperature-anomaly/abc/model.json",
+            REGISTERED.toString("utf8").replace("4242", "4343"),
+        );
         assert.notStrictEqual((await stage("edgeml/models/temperature-anomaly/abc/model.json")).sha256, before);
     });
 
@@ -173,15 +195,21 @@ describe("staging the scoring context with a registered model, downloaded from A
     it("reads model.json inside a folder registration", async () => {
         await viaProxy("custom/folder model/");
         assert.ok(fs.readFileSync(path.join(destination, "model/model.json")).equals(REGISTERED));
-        assert.deepStrictEqual(proxy.requests.map((r) => [r.path, r.status]), [[`${CONTAINER}/custom/folder model/model.json`, 200]]);
+        assert.deepStrictEqual(
+            proxy.requests.map((r) => [r.path, r.status]),
+            [[`${CONTAINER}/custom/folder model/model.json`, 200]],
+        );
     });
 
     it("falls back to <path>/model.json when a .json path is not a blob", async () => {
         await viaProxy("custom/v1.json");
-        assert.deepStrictEqual(proxy.requests.map((r) => [r.path, r.status]), [
-            [`${CONTAINER}/custom/v1.json`, 404],
-            [`${CONTAINER}/custom/v1.json/model.json`, 200],
-        ]);
+        assert.deepStrictEqual(
+            proxy.requests.map((r) => [r.path, r.status]),
+            [
+                [`${CONTAINER}/custom/v1.json`, 404],
+                [`${CONTAINER}/custom/v1.json/model.json`, 200],
+            ],
+        );
     });
 
     it("explains a SAS whose signature Azurite refuses (403) without repeating it, and leaves the previous staging alone", async () => {
@@ -189,7 +217,13 @@ describe("staging the scoring context with a registered model, downloaded from A
         const before = hashBuildContext(destination);
         const forged = sas.replace(/sig=[^&]*/, `sig=${encodeURIComponent(Buffer.alloc(32, 7).toString("base64"))}`);
         issued.push(forged);
-        const error = await expectFailure(stage("edgeml/models/temperature-anomaly/abc/model.json", {}, forged), /HTTP 403 AuthorizationFailure/, /listServiceSas/, /shared key/, /expired/);
+        const error = await expectFailure(
+            stage("edgeml/models/temperature-anomaly/abc/model.json", {}, forged),
+            /HTTP 403 AuthorizationFailure/,
+            /listServiceSas/,
+            /shared key/,
+            /expired/,
+        );
         assert.strictEqual(error.status, 403);
         assert.strictEqual(hashBuildContext(destination), before);
         for (const file of allFiles(destination)) assertNoSecret(fs.readFileSync(path.join(destination, file), "utf8"));
@@ -198,7 +232,12 @@ describe("staging the scoring context with a registered model, downloaded from A
     it("reports an expired SAS, refused by Azurite (403), with its expiry and without the SAS", async () => {
         const expired = sasFor({ start: new Date(Date.now() - 3 * HOUR), expiry: new Date(Date.now() - HOUR) });
         const se = new URLSearchParams(expired).get("se")!;
-        const error = await expectFailure(stage("edgeml/models/temperature-anomaly/abc/model.json", {}, expired), /HTTP 403 AuthorizationFailure/, new RegExp(`the SAS expired at ${se}`), /run again for a fresh one/);
+        const error = await expectFailure(
+            stage("edgeml/models/temperature-anomaly/abc/model.json", {}, expired),
+            /HTTP 403 AuthorizationFailure/,
+            new RegExp(`the SAS expired at ${se}`),
+            /run again for a fresh one/,
+        );
         assert.strictEqual(error.status, 403);
         assert.ok(!fs.existsSync(destination), "nothing staged");
     });
@@ -215,7 +254,11 @@ describe("staging the scoring context with a registered model, downloaded from A
     });
 
     it("reports an https-only SAS used over http, refused by Azurite (403)", async () => {
-        await expectFailure(stage("edgeml/models/temperature-anomaly/abc/model.json", {}, sasFor({ protocols: "https" })), /HTTP 403 AuthorizationProtocolMismatch/, /the SAS allows https only, and http was used/);
+        await expectFailure(
+            stage("edgeml/models/temperature-anomaly/abc/model.json", {}, sasFor({ protocols: "https" })),
+            /HTTP 403 AuthorizationProtocolMismatch/,
+            /the SAS allows https only, and http was used/,
+        );
     });
 
     it("reports a missing model.json (404) with every URL it tried", async () => {
@@ -241,23 +284,37 @@ describe("staging the scoring context with a registered model, downloaded from A
         proxy.failNext(503);
         proxy.dropNext();
         await viaProxy("edgeml/models/temperature-anomaly/abc/model.json");
-        assert.deepStrictEqual(proxy.requests.map((r) => r.status), [429, 503, 0, 200]);
+        assert.deepStrictEqual(
+            proxy.requests.map((r) => r.status),
+            [429, 503, 0, 200],
+        );
         assert.ok(fs.readFileSync(path.join(destination, "model/model.json")).equals(REGISTERED));
     });
 
     it("gives up on a service that stays busy or unreachable", async () => {
         proxy.failNext(503, 1000);
-        await expectFailure(viaProxy("edgeml/models/temperature-anomaly/abc/model.json"), /after \d+ attempts \(HTTP 503 ServerBusy\)/, /try again later/);
+        await expectFailure(
+            viaProxy("edgeml/models/temperature-anomaly/abc/model.json"),
+            /after \d+ attempts \(HTTP 503 ServerBusy\)/,
+            /try again later/,
+        );
         assert.ok(proxy.requests.length > 1);
         await azurite.stop();
-        await expectFailure(stage("edgeml/models/temperature-anomaly/abc/model.json"), /network error: .*ECONNREFUSED/, /can reach the storage account/);
+        await expectFailure(
+            stage("edgeml/models/temperature-anomaly/abc/model.json"),
+            /network error: .*ECONNREFUSED/,
+            /can reach the storage account/,
+        );
     });
 
     it("keeps the SAS out of errors that echo the URL", async () => {
         const fetchImpl = (async (url: string) => {
             throw new TypeError(`Failed to parse URL from ${url}`);
         }) as unknown as typeof fetch;
-        await expectFailure(stage("edgeml/models/temperature-anomaly/abc/model.json", { fetchImpl }), /Failed to parse URL from .*\[redacted\]/);
+        await expectFailure(
+            stage("edgeml/models/temperature-anomaly/abc/model.json", { fetchImpl }),
+            /Failed to parse URL from .*\[redacted\]/,
+        );
     });
 
     it("refuses a destination that overlaps the context, or a .dockerignore that hides the model", async () => {
@@ -276,7 +333,10 @@ describe("blobUrl", () => {
         const expected = "http://127.0.0.1:10000/devstoreaccount1/c/a%20b/caf%C3%A9/%23x%3F.json?sv=1&sig=a%2B";
         assert.strictEqual(blobUrl("http://127.0.0.1:10000/devstoreaccount1/", "c", "a b/café/#x?.json", "?sv=1&sig=a%2B"), expected);
         assert.strictEqual(blobUrl("http://127.0.0.1:10000/devstoreaccount1", "c", "a b/café/#x?.json", "sv=1&sig=a%2B"), expected);
-        assert.strictEqual(blobUrl("https://acct.blob.core.windows.net/", "c", "m.json", ""), "https://acct.blob.core.windows.net/c/m.json");
+        assert.strictEqual(
+            blobUrl("https://acct.blob.core.windows.net/", "c", "m.json", ""),
+            "https://acct.blob.core.windows.net/c/m.json",
+        );
     });
 });
 

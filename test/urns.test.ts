@@ -24,7 +24,10 @@ const VARIANTS: Record<string, { stack: string; overrides: Record<string, unknow
 
 describe("URNs: every resource of every stack keeps its identity", function () {
     this.timeout(60_000);
-    const cases = [...listStacks().map((stack) => ({ label: stack, stack, overrides: {} })), ...Object.entries(VARIANTS).map(([label, v]) => ({ label, ...v }))];
+    const cases = [
+        ...listStacks().map((stack) => ({ label: stack, stack, overrides: {} })),
+        ...Object.entries(VARIANTS).map(([label, v]) => ({ label, ...v })),
+    ];
     for (const { label, stack, overrides } of cases) {
         const file = path.join(PINNED, `${label}.json`);
         it(`${label}: the URNs match test/fixtures/urns/${label}.json`, async function () {

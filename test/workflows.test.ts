@@ -108,7 +108,13 @@ function pulumiRuns(workflow: Workflow): PulumiRun[] {
             const matrix = /^\$\{\{\s*matrix\.([\w-]+)\s*\}\}$/.exec(stack);
             const values = job.strategy?.matrix?.[matrix?.[1] ?? ""];
             // A matrix from the stacks job's list runs on every stack file.
-            const stacks = !matrix ? [stack] : Array.isArray(values) ? (values as string[]) : values === STACKS_FROM_FILES ? listStacks() : [];
+            const stacks = !matrix
+                ? [stack]
+                : Array.isArray(values)
+                  ? (values as string[])
+                  : values === STACKS_FROM_FILES
+                    ? listStacks()
+                    : [];
             runs.push({ jobId, job, step, command: String(step.with?.command ?? ""), stacks });
         }
     }
@@ -119,7 +125,9 @@ function pulumiRuns(workflow: Workflow): PulumiRun[] {
 function runScripts(): { file: string; jobId: string; run: string }[] {
     return workflowFiles().flatMap((file) =>
         Object.entries(load(path.basename(file)).jobs).flatMap(([jobId, job]) =>
-            (job.steps ?? []).filter((step) => step.run !== undefined).map((step) => ({ file: path.basename(file), jobId, run: step.run as string })),
+            (job.steps ?? [])
+                .filter((step) => step.run !== undefined)
+                .map((step) => ({ file: path.basename(file), jobId, run: step.run as string })),
         ),
     );
 }
@@ -160,8 +168,17 @@ describe("delivery workflows (.github/workflows)", () => {
                 ].join("\n"),
             );
             const findings = await lint(broken, "broken.yml");
-            for (const expected of [/job "preview" needs job "tset" which does not exist/, /unexpected key "rus-on"/, /property "stak" is not defined/, /undefined variable "varz"/, /unexpected end of input/]) {
-                assert.ok(findings.some((finding) => expected.test(finding)), `expected ${expected} among:\n  ${findings.join("\n  ")}`);
+            for (const expected of [
+                /job "preview" needs job "tset" which does not exist/,
+                /unexpected key "rus-on"/,
+                /property "stak" is not defined/,
+                /undefined variable "varz"/,
+                /unexpected end of input/,
+            ]) {
+                assert.ok(
+                    findings.some((finding) => expected.test(finding)),
+                    `expected ${expected} among:\n  ${findings.join("\n  ")}`,
+                );
             }
 
             const notYaml = path.join(dir, "not-yaml.yml");
@@ -219,7 +236,11 @@ describe("delivery workflows (.github/workflows)", () => {
         const [preview] = pulumiRuns(pr).filter((run) => run.command === "preview");
         assert.strictEqual(preview.step.with?.["comment-on-pr"], true);
         assert.strictEqual(preview.step.with?.diff, true);
-        assert.deepStrictEqual(pulumiRuns(pr).map((run) => run.command), ["preview"], "a pull request never changes a stack");
+        assert.deepStrictEqual(
+            pulumiRuns(pr).map((run) => run.command),
+            ["preview"],
+            "a pull request never changes a stack",
+        );
         assert.ok(needsOf(preview.job).includes("test"), "preview needs the test job");
         assert.match(preview.job.if ?? "", /needs\.credentials\.outputs\.available == 'true'/);
         assert.ok(needsOf(preview.job).includes("credentials"));
@@ -264,10 +285,20 @@ describe("delivery workflows (.github/workflows)", () => {
                 const where = `${path.basename(file)} ${run.jobId}`;
                 const steps = run.job.steps ?? [];
                 const before = steps.slice(0, steps.indexOf(run.step));
-                assert.ok(before.some((step) => /^npm ci\b/m.test(step.run ?? "")), `${where}: npm ci before pulumi/actions (it installs nothing)`);
+                assert.ok(
+                    before.some((step) => /^npm ci\b/m.test(step.run ?? "")),
+                    `${where}: npm ci before pulumi/actions (it installs nothing)`,
+                );
                 const node = before.find((step) => step.uses?.startsWith("actions/setup-node@"));
-                assert.match(String(node?.with?.["node-version"]), /^20\b/, `${where}: Node 20 (@pulumi/pulumi 3.248 is the last for Node 20)`);
-                assert.ok(before.some((step) => step.uses?.startsWith("azure/login@")), `${where}: azure/login`);
+                assert.match(
+                    String(node?.with?.["node-version"]),
+                    /^20\b/,
+                    `${where}: Node 20 (@pulumi/pulumi 3.248 is the last for Node 20)`,
+                );
+                assert.ok(
+                    before.some((step) => step.uses?.startsWith("azure/login@")),
+                    `${where}: azure/login`,
+                );
                 assert.strictEqual(run.step.env?.ARM_USE_OIDC, "true", where);
                 for (const name of ["ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID"]) {
                     assert.match(String(run.step.env?.[name]), /^\$\{\{ secrets\.AZURE_/, `${where}: ${name}`);
@@ -283,7 +314,10 @@ describe("delivery workflows (.github/workflows)", () => {
             // `npm [flags] run <name>`, or a lifecycle shorthand: npm start / npm test.
             for (const match of run.matchAll(/\bnpm((?:\s+-[\w-]+)*)\s+(run(?:-script)?|start|test)\b((?:\s+-[\w-]+)*)\s*([\w:.-]*)/g)) {
                 const script = match[2].startsWith("run") ? match[4] : match[2];
-                assert.ok(scripts.includes(script), `${file} ${jobId}: "npm ${match[2]}${match[2].startsWith("run") ? ` ${script}` : ""}" but package.json has no script "${script}"`);
+                assert.ok(
+                    scripts.includes(script),
+                    `${file} ${jobId}: "npm ${match[2]}${match[2].startsWith("run") ? ` ${script}` : ""}" but package.json has no script "${script}"`,
+                );
             }
             for (const match of run.matchAll(/\bbash\s+([\w./-]+)/g)) {
                 assert.ok(fs.existsSync(path.join(REPO_ROOT, match[1])), `${file} ${jobId}: bash ${match[1]}: no such file`);

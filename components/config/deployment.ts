@@ -2,9 +2,16 @@
 // the manifest those keys describe is built and validated here with placeholder credentials and image, so a bad
 // route, module name, env name or createOptions fails at preview, naming the key, before anything is sent.
 import { type CanarySettings, DEPLOYMENT_MODES, type DeploymentMode } from "../iot/edgeDeploymentProvider";
-import { ManifestInput, ManifestProblem, RESTART_POLICIES, RestartPolicy, TelemetrySource, formatProblem, validateManifest } from "../iot/manifest";
+import {
+    ManifestInput,
+    ManifestProblem,
+    RESTART_POLICIES,
+    RestartPolicy,
+    TelemetrySource,
+    formatProblem,
+    validateManifest,
+} from "../iot/manifest";
 import { configKey } from "../shared";
-
 
 export interface DeploymentConfig {
     mode: DeploymentMode;
@@ -43,7 +50,8 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
     const telemetryEntries = read.uniqueList("scoringInputFrom", (entry) =>
         TELEMETRY_ENTRY.test(entry) ? undefined : "must be sensor, leafDevices, <module>/<output>, <module>/* or none",
     );
-    if (!/^\d+\.\d+(\.\d+)?$/.test(edgeRuntimeVersion)) read.problem("edgeRuntimeVersion", edgeRuntimeVersion, "must be an IoT Edge version tag such as 1.5");
+    if (!/^\d+\.\d+(\.\d+)?$/.test(edgeRuntimeVersion))
+        read.problem("edgeRuntimeVersion", edgeRuntimeVersion, "must be an IoT Edge version tag such as 1.5");
     const config: DeploymentConfig = {
         mode: read.oneOf("deploymentMode", DEPLOYMENT_MODES),
         manifest: {
@@ -60,7 +68,14 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
                 desiredProperties: read.json("scoringDesiredProperties"),
             },
             // The sensor stops after MessageCount messages, so a forgotten dev stack does not run up a bill.
-            sensor: sensorEnabled ? { name: "SimulatedTemperatureSensor", version: edgeRuntimeVersion, startupOrder: 2, env: { MessageCount: sensorMessages } } : undefined,
+            sensor: sensorEnabled
+                ? {
+                      name: "SimulatedTemperatureSensor",
+                      version: edgeRuntimeVersion,
+                      startupOrder: 2,
+                      env: { MessageCount: sensorMessages },
+                  }
+                : undefined,
             telemetry: readTelemetrySources(read, telemetryEntries, sensorEnabled, scoringName),
             extraRoutes: read.keyValueList("extraRoutes"),
             storeAndForwardTimeToLiveSecs: read.integer("storeAndForwardTtlSeconds", 60, 7 * 24 * 3600),
@@ -105,20 +120,37 @@ function readCanary(read: DeploymentConfigReader, mode: DeploymentMode, fleetPri
     const chosen = CANARY_KEYS.filter((key) => read.chosen(key) !== undefined);
     if (mode !== "fleet") {
         for (const key of chosen) {
-            read.problem(key, read.chosen(key)!, `a canary stage needs fleet mode, but ${configKey("deploymentMode")} is "${mode}": set it to fleet, or remove ${configKey(key)}`);
+            read.problem(
+                key,
+                read.chosen(key)!,
+                `a canary stage needs fleet mode, but ${configKey("deploymentMode")} is "${mode}": set it to fleet, or remove ${configKey(key)}`,
+            );
         }
         return undefined;
     }
     if (!condition) {
-        for (const key of chosen) read.problem(key, read.chosen(key)!, `configures the canary stage, which ${configKey("canaryCondition")} turns on: set it too, or remove ${configKey(key)}`);
+        for (const key of chosen)
+            read.problem(
+                key,
+                read.chosen(key)!,
+                `configures the canary stage, which ${configKey("canaryCondition")} turns on: set it too, or remove ${configKey(key)}`,
+            );
         return undefined;
     }
     const explicit = chosen.includes("canaryPriority");
     if (explicit && priority <= fleetPriority) {
-        read.problem("canaryPriority", String(priority), `must exceed ${configKey("deploymentPriority")} (${fleetPriority}), so the ring's devices take the canary deployment`);
+        read.problem(
+            "canaryPriority",
+            String(priority),
+            `must exceed ${configKey("deploymentPriority")} (${fleetPriority}), so the ring's devices take the canary deployment`,
+        );
     }
     if (!explicit && fleetPriority === MAX_PRIORITY) {
-        read.problem("deploymentPriority", String(fleetPriority), `leaves no higher priority for the canary stage: lower it, or set ${configKey("canaryPriority")}`);
+        read.problem(
+            "deploymentPriority",
+            String(fleetPriority),
+            `leaves no higher priority for the canary stage: lower it, or set ${configKey("canaryPriority")}`,
+        );
     }
     return { condition, priority: explicit ? priority : fleetPriority + 1, timeoutSeconds, minSuccessCount };
 }
@@ -139,10 +171,16 @@ const TELEMETRY_ENTRY = /^(?:sensor|leafDevices|none|[A-Za-z0-9][A-Za-z0-9._-]*\
  * extraRoutes). Empty: the simulated sensor when it is deployed, else downstream (leaf) devices, so a stack without
  * the sensor still scores the telemetry its devices send.
  */
-function readTelemetrySources(read: DeploymentConfigReader, entries: string[], sensorEnabled: boolean, scoringName: string): TelemetrySource[] {
+function readTelemetrySources(
+    read: DeploymentConfigReader,
+    entries: string[],
+    sensorEnabled: boolean,
+    scoringName: string,
+): TelemetrySource[] {
     const value = entries.join(", ");
     if (entries.includes("none") && entries.length > 1) read.problem("scoringInputFrom", value, "none excludes every other source");
-    if (entries.includes("sensor") && !sensorEnabled) read.problem("scoringInputFrom", value, `routes the simulated sensor, but ${configKey("simulatedSensor")} is false`);
+    if (entries.includes("sensor") && !sensorEnabled)
+        read.problem("scoringInputFrom", value, `routes the simulated sensor, but ${configKey("simulatedSensor")} is false`);
     const chosen = entries.length > 0 ? entries : [sensorEnabled ? "sensor" : "leafDevices"];
     return chosen.flatMap((entry): TelemetrySource[] => {
         // Reported already: a malformed entry, or the sensor without a sensor.
@@ -166,4 +204,3 @@ function configKeyFor(problem: ManifestProblem): string {
     if (problem.field?.includes("createOptions")) return "scoringCreateOptions";
     return "scoringModuleName";
 }
-

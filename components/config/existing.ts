@@ -55,7 +55,11 @@ export function readExistingResource(
         ref = { resourceGroupName, name };
     } else if (!value.includes("/")) {
         if (!stackGroup.existing) {
-            read.problem(key, value, `a bare name means the stack's resource group, which this stack creates (so nothing exists in it yet); write ${forms}`);
+            read.problem(
+                key,
+                value,
+                `a bare name means the stack's resource group, which this stack creates (so nothing exists in it yet); write ${forms}`,
+            );
             return undefined;
         }
         ref = { resourceGroupName: stackGroup.name, name: value };
@@ -78,7 +82,9 @@ export function readWorkspaceConfigFile(read: ConfigReader, key: string, project
     const value = read.string(key).trim();
     if (value === "") return undefined;
     const resolved = path.resolve(projectDir, value);
-    const candidates = isFolder(resolved) ? [path.join(resolved, "config.json"), path.join(resolved, ".azureml", "config.json")] : [resolved];
+    const candidates = isFolder(resolved)
+        ? [path.join(resolved, "config.json"), path.join(resolved, ".azureml", "config.json")]
+        : [resolved];
     const file = candidates.find((candidate) => fs.existsSync(candidate) && fs.statSync(candidate).isFile());
     if (!file) {
         read.problem(key, value, `must name Azure ML's config.json or a folder holding it (looked for ${candidates.join(", ")})`);
@@ -89,14 +95,22 @@ export function readWorkspaceConfigFile(read: ConfigReader, key: string, project
         parsed = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch {
         // The parser's message quotes the text; the file is the user's, so only say what is wrong with it.
-        read.problem(key, value, `${file} is not valid JSON; Azure ML writes {"subscription_id": ..., "resource_group": ..., "workspace_name": ...}`);
+        read.problem(
+            key,
+            value,
+            `${file} is not valid JSON; Azure ML writes {"subscription_id": ..., "resource_group": ..., "workspace_name": ...}`,
+        );
         return undefined;
     }
     const fields = ["subscription_id", "resource_group", "workspace_name"] as const;
     const record = (parsed !== null && typeof parsed === "object" ? parsed : {}) as Record<string, unknown>;
     const missing = fields.filter((field) => typeof record[field] !== "string" || (record[field] as string).trim() === "");
     if (missing.length > 0) {
-        read.problem(key, value, `${file} lacks ${missing.join(", ")} (Azure ML's config.json has subscription_id, resource_group and workspace_name)`);
+        read.problem(
+            key,
+            value,
+            `${file} lacks ${missing.join(", ")} (Azure ML's config.json has subscription_id, resource_group and workspace_name)`,
+        );
         return undefined;
     }
     const [subscriptionId, resourceGroupName, name] = fields.map((field) => (record[field] as string).trim());

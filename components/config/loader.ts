@@ -125,7 +125,10 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
     const existingResourceGroup = read.string("existingResourceGroup", optional(names.resourceGroupName));
     const resourceGroup = existingResourceGroup
         ? { name: existingResourceGroup, existing: true }
-        : { name: read.derivedOnly("existingResourceGroup", names.resourceGroupName, derivedName(prefix, stack, "rg", false)), existing: false };
+        : {
+              name: read.derivedOnly("existingResourceGroup", names.resourceGroupName, derivedName(prefix, stack, "rg", false)),
+              existing: false,
+          };
     read.exclusive("existingWorkspace", "workspaceConfigFile", "the existing workspace");
     const existingWorkspace =
         readExistingResource(read, "existingWorkspace", EXISTING_KINDS.workspace, resourceGroup) ??
@@ -139,11 +142,15 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
         tags: { project: PROJECT, stack, "managed-by": "pulumi" },
         protect: read.boolean("protect"),
         resourceGroup,
-        registry: existingOr(readExistingResource(read, "existingRegistry", EXISTING_KINDS.registry, resourceGroup), ["registryName", "registrySku"], () => ({
-            existing: false as const,
-            name: derive("registryName", "acr", names.containerRegistryName, true),
-            sku: read.oneOf("registrySku", REGISTRY_SKUS),
-        })),
+        registry: existingOr(
+            readExistingResource(read, "existingRegistry", EXISTING_KINDS.registry, resourceGroup),
+            ["registryName", "registrySku"],
+            () => ({
+                existing: false as const,
+                name: derive("registryName", "acr", names.containerRegistryName, true),
+                sku: read.oneOf("registrySku", REGISTRY_SKUS),
+            }),
+        ),
         pullToken: readPullToken(read, prefix, stack),
         iotHub: existingOr(
             readExistingResource(read, "existingIotHub", EXISTING_KINDS.iotHub, resourceGroup),
@@ -207,7 +214,13 @@ function readNewIotHub(read: ConfigReader, name: string): NewIotHub {
 function readModelSource(read: ConfigReader, projectDir: string, workspaceExists: boolean): LocalModel | ExistingModel {
     const existing = readExistingModel(read, "existingModel");
     if (!existing) return readModel(read, projectDir);
-    read.creationOnly("existingModel", read.string("existingModel"), ["modelPath", "modelName", "modelVersion", "modelDescription", "modelTags"]);
+    read.creationOnly("existingModel", read.string("existingModel"), [
+        "modelPath",
+        "modelName",
+        "modelVersion",
+        "modelDescription",
+        "modelTags",
+    ]);
     if (!workspaceExists) {
         read.problem(
             "existingModel",
@@ -228,7 +241,11 @@ function readModel(read: ConfigReader, projectDir: string): LocalModel {
     const modelPath = read.file("modelPath", projectDir);
     // The image carries the model: the Dockerfile copies the model folder of its build context.
     if (modelPath && modelPath !== path.join(projectDir, MODEL_FILE)) {
-        read.problem("modelPath", path.relative(projectDir, modelPath), `must be ${MODEL_FILE}, the file the scoring image copies and score.py loads`);
+        read.problem(
+            "modelPath",
+            path.relative(projectDir, modelPath),
+            `must be ${MODEL_FILE}, the file the scoring image copies and score.py loads`,
+        );
     }
     const file = modelPath ? describeModelFile(modelPath) : { sha256: "", framework: "", frameworkVersion: "" };
     const explicitVersion = read.string("modelVersion", optional(names.modelVersion));
@@ -247,7 +264,11 @@ function readModel(read: ConfigReader, projectDir: string): LocalModel {
 function readIotHubSku(read: ConfigReader): IotHubSku {
     const value = read.string("iotHubSku");
     if (IOT_HUB_BASIC_SKUS.includes(value)) {
-        read.problem("iotHubSku", value, `basic-tier hubs have no module twins, which IoT Edge needs; use one of ${IOT_HUB_SKUS.join(", ")}`);
+        read.problem(
+            "iotHubSku",
+            value,
+            `basic-tier hubs have no module twins, which IoT Edge needs; use one of ${IOT_HUB_SKUS.join(", ")}`,
+        );
         return "S1";
     }
     return read.oneOf("iotHubSku", IOT_HUB_SKUS);
@@ -265,4 +286,3 @@ export function derivedName(prefix: string, stack: string, suffix: string, alpha
     if (stackPart !== stack) stackPart += createHash("sha256").update(stack).digest("hex").slice(0, 4);
     return alphanumericOnly ? `${prefix}${stackPart}${suffix}` : `${prefix}-${stackPart}-${suffix}`;
 }
-

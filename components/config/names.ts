@@ -20,10 +20,44 @@ function both(first: NameCheck, second: NameCheck): NameCheck {
 // ARM refuses these in names of resources with a public endpoint (ReservedResourceName), whether or not the
 // endpoint is enabled: the whole name equal to one of RESERVED_WORDS, MICROSOFT or WINDOWS anywhere, LOGIN first.
 const RESERVED_WORDS = [
-    "ACCESS", "APP_CODE", "APP_THEMES", "APP_DATA", "APP_GLOBALRESOURCES", "APP_LOCALRESOURCES", "APP_WEBREFERENCES", "APP_BROWSERS",
-    "AZURE", "BING", "BIZSPARK", "BIZTALK", "CORTANA", "DIRECTX", "DOTNET", "DYNAMICS", "EXCEL", "EXCHANGE", "FOREFRONT", "GROOVE",
-    "HOLOLENS", "HYPERV", "KINECT", "LYNC", "MSDN", "O365", "OFFICE", "OFFICE365", "ONEDRIVE", "ONENOTE", "OUTLOOK", "POWERPOINT",
-    "SHAREPOINT", "SKYPE", "VISIO", "VISUALSTUDIO", "WEB.CONFIG", "XBOX",
+    "ACCESS",
+    "APP_CODE",
+    "APP_THEMES",
+    "APP_DATA",
+    "APP_GLOBALRESOURCES",
+    "APP_LOCALRESOURCES",
+    "APP_WEBREFERENCES",
+    "APP_BROWSERS",
+    "AZURE",
+    "BING",
+    "BIZSPARK",
+    "BIZTALK",
+    "CORTANA",
+    "DIRECTX",
+    "DOTNET",
+    "DYNAMICS",
+    "EXCEL",
+    "EXCHANGE",
+    "FOREFRONT",
+    "GROOVE",
+    "HOLOLENS",
+    "HYPERV",
+    "KINECT",
+    "LYNC",
+    "MSDN",
+    "O365",
+    "OFFICE",
+    "OFFICE365",
+    "ONEDRIVE",
+    "ONENOTE",
+    "OUTLOOK",
+    "POWERPOINT",
+    "SHAREPOINT",
+    "SKYPE",
+    "VISIO",
+    "VISUALSTUDIO",
+    "WEB.CONFIG",
+    "XBOX",
 ];
 const RESERVED_ANYWHERE = ["MICROSOFT", "WINDOWS"];
 const RESERVED_AT_START = ["LOGIN"];
@@ -68,14 +102,12 @@ export const iotHubName = both(
     reservedWord,
 );
 
-export const mlWorkspaceName = rule(
-    "3-33 letters, digits, hyphens and underscores, starting with a letter or digit",
-    (v) => /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$/.test(v),
+export const mlWorkspaceName = rule("3-33 letters, digits, hyphens and underscores, starting with a letter or digit", (v) =>
+    /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$/.test(v),
 );
 
-export const logAnalyticsWorkspaceName = rule(
-    "4-63 letters, digits and hyphens, starting and ending with a letter or digit",
-    (v) => /^[a-zA-Z0-9][a-zA-Z0-9-]{2,61}[a-zA-Z0-9]$/.test(v),
+export const logAnalyticsWorkspaceName = rule("4-63 letters, digits and hyphens, starting and ending with a letter or digit", (v) =>
+    /^[a-zA-Z0-9][a-zA-Z0-9-]{2,61}[a-zA-Z0-9]$/.test(v),
 );
 
 // Microsoft.Insights/components: 1-260 characters, none of % & \ ? / nor control characters, not ending in a space
@@ -105,9 +137,11 @@ export const namePrefix = both(
     (v) => {
         const upper = v.toUpperCase();
         const anywhere = RESERVED_ANYWHERE.find((word) => upper.includes(word));
-        if (anywhere) return `it contains ${anywhere}, which Azure refuses anywhere in the registry, storage, key vault and hub names derived from it`;
+        if (anywhere)
+            return `it contains ${anywhere}, which Azure refuses anywhere in the registry, storage, key vault and hub names derived from it`;
         const start = RESERVED_AT_START.find((word) => upper.startsWith(word));
-        if (start) return `it starts with ${start}, which Azure refuses at the start of the registry, storage, key vault and hub names derived from it`;
+        if (start)
+            return `it starts with ${start}, which Azure refuses at the start of the registry, storage, key vault and hub names derived from it`;
         return undefined;
     },
 );
@@ -122,15 +156,13 @@ export const location: NameCheck = (v) => {
 };
 
 // Azure ML asset names: letters, digits, hyphens and underscores, starting with a letter or digit.
-export const modelName = rule(
-    "1-255 letters, digits, hyphens and underscores, starting with a letter or digit",
-    (v) => /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$/.test(v),
+export const modelName = rule("1-255 letters, digits, hyphens and underscores, starting with a letter or digit", (v) =>
+    /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,254}$/.test(v),
 );
 
 /** A version of a model registered elsewhere, as its registration names it. */
-export const registeredModelVersion = rule(
-    "1-30 letters, digits, periods, hyphens and underscores, starting with a letter or digit",
-    (v) => /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,29}$/.test(v),
+export const registeredModelVersion = rule("1-30 letters, digits, periods, hyphens and underscores, starting with a letter or digit", (v) =>
+    /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,29}$/.test(v),
 );
 
 // Azure ML takes only positive whole numbers as versions of the models it registers (the CLI v2 model schema types

@@ -22,7 +22,6 @@ export interface ProjectFile {
     types: Record<string, ConfigType>;
 }
 
-
 export function readProjectFile(projectDir: string): ProjectFile {
     const project = readYamlFile(path.join(projectDir, "Pulumi.yaml")) as { name?: unknown; config?: Record<string, unknown> } | undefined;
     if (!project || typeof project.name !== "string") throw new StackFileError(`Pulumi.yaml in ${projectDir} has no project name`);

@@ -5,7 +5,6 @@ import * as path from "path";
 import { ConfigError, configKey, OFFLINE_SECRET_PLACEHOLDER, PROJECT } from "../shared";
 import * as names from "./names";
 
-
 /** Where configuration comes from: the Pulumi runtime under the CLI, the stack file under the offline engine. */
 export interface ConfigSource {
     stack: string;
@@ -14,7 +13,6 @@ export interface ConfigSource {
     /** Folder of Pulumi.yaml: relative paths in config are relative to it. */
     projectDir: string;
 }
-
 
 export function optional(check: names.NameCheck): names.NameCheck {
     return (value) => (value === "" ? undefined : check(value));
@@ -181,7 +179,9 @@ export class ConfigReader {
         for (const fullKey of Object.keys(this.source.values)) {
             if (!fullKey.startsWith(namespace) || this.readKeys.has(fullKey.slice(namespace.length))) continue;
             const hint = names.closest(fullKey.slice(namespace.length), [...this.readKeys]);
-            this.problems.push(`${fullKey} is not a configuration key of this project${hint ? ` (did you mean ${namespace}${hint}?)` : ""}`);
+            this.problems.push(
+                `${fullKey} is not a configuration key of this project${hint ? ` (did you mean ${namespace}${hint}?)` : ""}`,
+            );
         }
     }
 

@@ -9,7 +9,10 @@ export function hashBuildContext(context: string): string {
     const hash = createHash("sha256");
     for (const file of listFiles(context, ignored)) {
         // Path and content both count: renaming a file changes what the Dockerfile copies.
-        hash.update(file).update("\0").update(fs.readFileSync(path.join(context, file))).update("\0");
+        hash.update(file)
+            .update("\0")
+            .update(fs.readFileSync(path.join(context, file)))
+            .update("\0");
     }
     return hash.digest("hex");
 }
@@ -27,7 +30,9 @@ export function listFiles(context: string, ignored = readDockerignore(context)):
     const walk = (relative: string) => {
         // Code-unit order, not localeCompare: collation follows the machine's locale (da_DK sorts "aa" after
         // "z"), and the hash, hence the image tag, must be the same on every machine that plans this tree.
-        for (const entry of fs.readdirSync(path.join(context, relative), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        for (const entry of fs
+            .readdirSync(path.join(context, relative), { withFileTypes: true })
+            .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
             const entryPath = relative ? `${relative}/${entry.name}` : entry.name;
             if (entry.isDirectory()) {
                 if (!ignored(entryPath) || ignored.reincludesBelow(entryPath)) walk(entryPath);
@@ -66,7 +71,9 @@ export function readDockerignore(context: string): IgnoreRules {
     };
     return Object.assign(ignored, {
         reincludesBelow: (folder: string) =>
-            rules.some((rule) => !rule.exclude && (rule.literalPrefix.startsWith(`${folder}/`) || `${folder}/`.startsWith(rule.literalPrefix))),
+            rules.some(
+                (rule) => !rule.exclude && (rule.literalPrefix.startsWith(`${folder}/`) || `${folder}/`.startsWith(rule.literalPrefix)),
+            ),
     });
 }
 

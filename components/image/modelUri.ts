@@ -18,7 +18,6 @@ const ACCEPTED =
     "accepted forms: azureml://subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>/datastores/<datastore>/paths/<path>, " +
     "azureml://datastores/<datastore>/paths/<path>, https://<account>.blob.<cloud suffix>/<container>/<path>";
 
-
 export function parseModelUri(uri: string): ModelLocation {
     const trimmed = uri.trim();
     // The query of an https URI may be a SAS token: never repeat it in a message.
@@ -27,19 +26,27 @@ export function parseModelUri(uri: string): ModelLocation {
         throw new ModelUriError(shown, reason, ACCEPTED);
     };
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1].toLowerCase();
-    if (scheme === "runs") fail("runs:/ refers to an MLflow job output, which only the Azure ML job service can resolve; register the model file itself and use that version");
+    if (scheme === "runs")
+        fail(
+            "runs:/ refers to an MLflow job output, which only the Azure ML job service can resolve; register the model file itself and use that version",
+        );
     if (scheme === "azureml") return parseAzureml(trimmed.replace(/[?#].*$/s, ""), fail);
     if (scheme === "https" || scheme === "http") return parseBlobUrl(trimmed, fail);
     return fail(scheme ? `unsupported scheme ${scheme}:` : "not a URI");
 }
 
 function parseAzureml(uri: string, fail: (reason: string) => never): ModelLocation {
-    const segments = uri.replace(/^azureml:\/\//i, "").replace(/\/+$/, "").split("/");
+    const segments = uri
+        .replace(/^azureml:\/\//i, "")
+        .replace(/\/+$/, "")
+        .split("/");
     const keyword = (index: number, ...names: string[]) => names.includes(segments[index]?.toLowerCase() ?? "");
     let workspace: WorkspaceRef | undefined;
     let at = 0;
     if (keyword(0, "jobs", "runs")) {
-        fail("it names a job output, which only the Azure ML job service can resolve to a blob; register the model file itself and use that version");
+        fail(
+            "it names a job output, which only the Azure ML job service can resolve to a blob; register the model file itself and use that version",
+        );
     }
     if (keyword(0, "subscriptions")) {
         // ARM ids spell it resourceGroups, Azure ML URIs resourcegroups; some tools add the provider segment.
@@ -47,13 +54,19 @@ function parseAzureml(uri: string, fail: (reason: string) => never): ModelLocati
         if (!keyword(2, "resourcegroups") || !keyword(4 + provider, "workspaces") || segments.length < 6 + provider) {
             fail("expected subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>/ before datastores/");
         }
-        const [subscriptionId, resourceGroup, workspaceName] = [segments[1], segments[3], segments[5 + provider]].map((s) => decode(s, fail));
+        const [subscriptionId, resourceGroup, workspaceName] = [segments[1], segments[3], segments[5 + provider]].map((s) =>
+            decode(s, fail),
+        );
         if (!subscriptionId || !resourceGroup || !workspaceName) fail("empty subscription, resource group or workspace");
         workspace = { subscriptionId, resourceGroup, workspaceName };
         at = 6 + provider;
     }
     if (!keyword(at, "datastores") || !keyword(at + 2, "paths") || !segments[at + 1]) {
-        fail(keyword(at, "jobs") ? "it names a job output, which only the Azure ML job service can resolve to a blob" : "expected datastores/<datastore>/paths/<path>");
+        fail(
+            keyword(at, "jobs")
+                ? "it names a job output, which only the Azure ML job service can resolve to a blob"
+                : "expected datastores/<datastore>/paths/<path>",
+        );
     }
     const datastore = decode(segments[at + 1], fail);
     const path = blobPath(segments.slice(at + 3), fail);
@@ -81,7 +94,11 @@ function parseBlobUrl(uri: string, fail: (reason: string) => never): ModelLocati
         const account = decode(segments[0], fail);
         return blobLocation(`${url.protocol}//${url.host}/${segments[0]}/`, account, segments.slice(1), fail);
     }
-    return fail(url.protocol === "http:" ? "plain http is only accepted for a local storage emulator" : `${url.hostname} is not an Azure Blob Storage endpoint`);
+    return fail(
+        url.protocol === "http:"
+            ? "plain http is only accepted for a local storage emulator"
+            : `${url.hostname} is not an Azure Blob Storage endpoint`,
+    );
 }
 
 function blobLocation(blobEndpoint: string, accountName: string, segments: string[], fail: (reason: string) => never): ModelLocation {
@@ -92,7 +109,8 @@ function blobLocation(blobEndpoint: string, accountName: string, segments: strin
 /** Decoded path segments joined with "/"; a blob name with empty or dot segments is a typo, not a model. */
 function blobPath(segments: string[], fail: (reason: string) => never): string {
     const decoded = segments.map((s) => decode(s, fail));
-    if (decoded.length === 0 || decoded.some((s) => s === "" || s === "." || s === "..")) fail("the path is empty or has empty, . or .. segments");
+    if (decoded.length === 0 || decoded.some((s) => s === "" || s === "." || s === ".."))
+        fail("the path is empty or has empty, . or .. segments");
     return decoded.join("/");
 }
 

@@ -31,7 +31,11 @@ export function registeredModelBlob(args: ModelBlobArgs, component: pulumi.Resou
         const container =
             location.kind === "blob"
                 ? // A plain blob URL carries no resource group: the workspace's own account is the usual case.
-                  pulumi.output({ accountName: location.accountName, containerName: location.containerName, resourceGroup: resourceGroupName })
+                  pulumi.output({
+                      accountName: location.accountName,
+                      containerName: location.containerName,
+                      resourceGroup: resourceGroupName,
+                  })
                 : blobDatastore(
                       {
                           resourceGroupName: location.workspace?.resourceGroup ?? resourceGroupName,

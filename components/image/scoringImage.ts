@@ -51,7 +51,9 @@ export class ScoringImage extends pulumi.ComponentResource {
 
         const buildArgs = pulumi.output({ BASE_IMAGE: args.baseImage, MODEL_NAME: args.modelName, MODEL_VERSION: args.modelVersion });
         const { context, contextHash } = args.registeredModel ? this.stage(args, args.registeredModel) : localContext(args);
-        this.tag = pulumi.all([contextHash, buildArgs]).apply(([hash, shaping]) => tagFromHash(hash, { platform: args.platform, ...shaping }));
+        this.tag = pulumi
+            .all([contextHash, buildArgs])
+            .apply(([hash, shaping]) => tagFromHash(hash, { platform: args.platform, ...shaping }));
         this.imageName = pulumi.interpolate`${args.loginServer}/${args.repository}:${this.tag}`;
         const image = new docker.Image(
             `${name}-image`,

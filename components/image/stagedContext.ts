@@ -49,7 +49,6 @@ const DOWNLOAD_RETRY: RetryPolicy = { baseDelayMs: 250, maxDelayMs: 2_000, deadl
 const MAX_MODEL_BYTES = 64 * 1024 * 1024;
 const TOOL_ADVICE = `the scoring module loads the JSON decision tree written by scoring/train.py (model.json, format "${MODEL_FORMAT}"): register that file, or a folder holding it, as a new version`;
 
-
 export function blobUrl(blobEndpoint: string, containerName: string, path: string, sasToken: string): string {
     const endpoint = blobEndpoint.endsWith("/") ? blobEndpoint : `${blobEndpoint}/`;
     const query = sasToken.replace(/^\?/, "");
@@ -63,9 +62,11 @@ export async function stageBuildContext(options: StageOptions): Promise<{ sha256
     const modelFile = options.modelFile.replace(/\\/g, "/").replace(/^(\.\/)+/, "");
     const inside = (a: string, b: string) => a === b || a.startsWith(b + path.sep);
     // Cleaning the destination deletes files: it must never hold the source.
-    if (inside(context, destination) || inside(destination, context)) throw new pulumi.RunError(`staging folder ${destination} overlaps the build context ${context}`);
+    if (inside(context, destination) || inside(destination, context))
+        throw new pulumi.RunError(`staging folder ${destination} overlaps the build context ${context}`);
     const ignored = readDockerignore(context);
-    if (ignored(modelFile)) throw new pulumi.RunError(`${context}/.dockerignore excludes ${modelFile}, so the Dockerfile could not copy the model`);
+    if (ignored(modelFile))
+        throw new pulumi.RunError(`${context}/.dockerignore excludes ${modelFile}, so the Dockerfile could not copy the model`);
 
     // Download first: a failure leaves the previous staging untouched.
     const model = await downloadModel(options.model, options.fetchImpl ?? fetch, options.retryPolicy ?? DOWNLOAD_RETRY);
@@ -74,7 +75,8 @@ export async function stageBuildContext(options: StageOptions): Promise<{ sha256
     // also makes the staged folder hash as Docker sees it.
     for (const file of listFiles(context, ignored)) {
         const stat = fs.statSync(path.join(context, file), { throwIfNoEntry: false });
-        if (file !== modelFile && stat?.isFile()) staged.set(file, { content: fs.readFileSync(path.join(context, file)), mode: stat.mode & 0o777 });
+        if (file !== modelFile && stat?.isFile())
+            staged.set(file, { content: fs.readFileSync(path.join(context, file)), mode: stat.mode & 0o777 });
     }
     staged.set(modelFile, { content: model, mode: 0o644 });
 
@@ -104,8 +106,10 @@ export function modelShapeProblem(bytes: Buffer): string | undefined {
     const lists = ["classes", "feature", "threshold", "left", "right", "probabilities"];
     const tree = doc.tree;
     if (!isObject(tree) || !lists.every((k) => Array.isArray(tree[k]))) return `tree must be an object with the lists ${lists.join(", ")}`;
-    if (tree.feature.length === 0 || lists.slice(2).some((k) => tree[k].length !== tree.feature.length)) return "tree must have one entry per node in each of its node lists";
-    if (!tree.classes.includes(doc.anomalyClass)) return `anomalyClass ${JSON.stringify(doc.anomalyClass) ?? "(missing)"} is not one of tree.classes`;
+    if (tree.feature.length === 0 || lists.slice(2).some((k) => tree[k].length !== tree.feature.length))
+        return "tree must have one entry per node in each of its node lists";
+    if (!tree.classes.includes(doc.anomalyClass))
+        return `anomalyClass ${JSON.stringify(doc.anomalyClass) ?? "(missing)"} is not one of tree.classes`;
     return undefined;
 }
 
@@ -113,18 +117,37 @@ async function downloadModel(model: StagedModel, fetchImpl: typeof fetch, policy
     const id = `${model.name}:${model.version}`;
     const base = model.path.replace(/\/+$/, "");
     // A folder registration (custom_model) holds model.json; a path not ending in .json is taken to be a folder.
-    const candidates = base.split("/").pop() === "model.json" ? [base] : /\.json$/i.test(base) ? [base, `${base}/model.json`] : [`${base}/model.json`];
+    const candidates =
+        base.split("/").pop() === "model.json" ? [base] : /\.json$/i.test(base) ? [base, `${base}/model.json`] : [`${base}/model.json`];
     const tried: string[] = [];
     for (const candidate of candidates) {
         const shown = blobUrl(model.blobEndpoint, model.containerName, candidate, "");
         tried.push(shown);
-        const bytes = await fetchBlob(blobUrl(model.blobEndpoint, model.containerName, candidate, model.sasToken), shown, id, fetchImpl, policy, model.sasToken);
+        const bytes = await fetchBlob(
+            blobUrl(model.blobEndpoint, model.containerName, candidate, model.sasToken),
+            shown,
+            id,
+            fetchImpl,
+            policy,
+            model.sasToken,
+        );
         if (bytes === undefined) continue;
         const problem = modelShapeProblem(bytes);
-        if (problem) throw new ModelDownloadError(id, shown, 200, `model ${id}: ${shown} is not a model the scoring module can load (${problem}); ${TOOL_ADVICE}`);
+        if (problem)
+            throw new ModelDownloadError(
+                id,
+                shown,
+                200,
+                `model ${id}: ${shown} is not a model the scoring module can load (${problem}); ${TOOL_ADVICE}`,
+            );
         return bytes;
     }
-    throw new ModelDownloadError(id, tried[0], 404, `model ${id}: no model.json at ${tried.join(" or ")} (HTTP 404); check the version's modelUri — ${TOOL_ADVICE}`);
+    throw new ModelDownloadError(
+        id,
+        tried[0],
+        404,
+        `model ${id}: no model.json at ${tried.join(" or ")} (HTTP 404); check the version's modelUri — ${TOOL_ADVICE}`,
+    );
 }
 
 /** A failed blob request as the retry sees it: the HTTP status (none for a network failure) and Retry-After. */
@@ -150,34 +173,61 @@ const BLOB_RETRY_RULES: RetryRules = {
 };
 
 /** The blob's bytes, or undefined on 404; retries 429/5xx/network failures, then throws ModelDownloadError. */
-async function fetchBlob(url: string, shown: string, id: string, fetchImpl: typeof fetch, policy: RetryPolicy, secret: string): Promise<Buffer | undefined> {
+async function fetchBlob(
+    url: string,
+    shown: string,
+    id: string,
+    fetchImpl: typeof fetch,
+    policy: RetryPolicy,
+    secret: string,
+): Promise<Buffer | undefined> {
     try {
-        return await withRetry(`GET ${shown}`, async () => {
-            try {
-                const response = await fetchImpl(url, { signal: AbortSignal.timeout(60_000) });
-                if (response.status === 404) return void (await response.arrayBuffer());
-                if (!response.ok) {
-                    const code = /<Code>([^<]*)<\/Code>/.exec(await response.text())?.[1] ?? response.headers.get("x-ms-error-code") ?? "";
-                    const failure: BlobFailure = { message: `HTTP ${response.status} ${code}`.trim(), status: response.status, retryAfter: response.headers.get("retry-after"), errorCode: code };
-                    throw failure;
+        return await withRetry(
+            `GET ${shown}`,
+            async () => {
+                try {
+                    const response = await fetchImpl(url, { signal: AbortSignal.timeout(60_000) });
+                    if (response.status === 404) return void (await response.arrayBuffer());
+                    if (!response.ok) {
+                        const code =
+                            /<Code>([^<]*)<\/Code>/.exec(await response.text())?.[1] ?? response.headers.get("x-ms-error-code") ?? "";
+                        const failure: BlobFailure = {
+                            message: `HTTP ${response.status} ${code}`.trim(),
+                            status: response.status,
+                            retryAfter: response.headers.get("retry-after"),
+                            errorCode: code,
+                        };
+                        throw failure;
+                    }
+                    if (Number(response.headers.get("content-length")) > MAX_MODEL_BYTES) {
+                        throw new ModelDownloadError(
+                            id,
+                            shown,
+                            200,
+                            `model ${id}: ${shown} is larger than ${MAX_MODEL_BYTES} bytes; ${TOOL_ADVICE}`,
+                        );
+                    }
+                    return Buffer.from(await response.arrayBuffer());
+                } catch (error) {
+                    throw networkFailure(error);
                 }
-                if (Number(response.headers.get("content-length")) > MAX_MODEL_BYTES) {
-                    throw new ModelDownloadError(id, shown, 200, `model ${id}: ${shown} is larger than ${MAX_MODEL_BYTES} bytes; ${TOOL_ADVICE}`);
-                }
-                return Buffer.from(await response.arrayBuffer());
-            } catch (error) {
-                throw networkFailure(error);
-            }
-        }, BLOB_RETRY_RULES, policy);
+            },
+            BLOB_RETRY_RULES,
+            policy,
+        );
     } catch (error) {
         if (error instanceof ModelDownloadError) throw error;
         const last = error instanceof RetriesExhaustedError ? error.lastError : error;
         const status = (last as BlobFailure).status;
         const attempts = error instanceof RetriesExhaustedError ? ` after ${error.attempts} attempts` : "";
         const advice =
-            status === 403 ? refusedSasAdvice((last as BlobFailure).errorCode, secret, shown)
-            : status === 429 || (status ?? 0) >= 500 ? "the storage service is busy or unavailable; try again later"
-            : status ? "unexpected answer from blob storage" : "check that this machine can reach the storage account (network, firewall, proxy)";
+            status === 403
+                ? refusedSasAdvice((last as BlobFailure).errorCode, secret, shown)
+                : status === 429 || (status ?? 0) >= 500
+                  ? "the storage service is busy or unavailable; try again later"
+                  : status
+                    ? "unexpected answer from blob storage"
+                    : "check that this machine can reach the storage account (network, firewall, proxy)";
         const message = `model ${id}: downloading ${shown} failed${attempts} (${(last as BlobFailure).message}): ${advice}`;
         throw new ModelDownloadError(id, shown, status, redactCredentials(message, secret));
     }
@@ -191,17 +241,25 @@ function refusedSasAdvice(errorCode: string | undefined, sasToken: string, shown
     const sas = new URLSearchParams(sasToken.replace(/^\?/, ""));
     const [expiry, start, permissions, protocols] = ["se", "st", "sp", "spr"].map((field) => sas.get(field) ?? "");
     const clock = `this machine's clock says ${new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z")}`;
-    if (expiry && Date.parse(expiry) <= now) return `the SAS expired at ${expiry} (${clock}): run again for a fresh one, and check the clock if it was just issued`;
+    if (expiry && Date.parse(expiry) <= now)
+        return `the SAS expired at ${expiry} (${clock}): run again for a fresh one, and check the clock if it was just issued`;
     if (start && Date.parse(start) > now) return `the SAS is not valid before ${start} (${clock}): check the clock`;
     if (errorCode === "AuthorizationPermissionMismatch" || (permissions && !permissions.includes("r"))) {
         return `the SAS does not grant read permission (sp=${permissions}): downloading needs a SAS with read (r) permission on the container or blob`;
     }
-    if (errorCode === "AuthorizationProtocolMismatch") return `the SAS allows ${protocols || "another protocol"} only, and ${new URL(shownUrl).protocol.replace(":", "")} was used`;
+    if (errorCode === "AuthorizationProtocolMismatch")
+        return `the SAS allows ${protocols || "another protocol"} only, and ${new URL(shownUrl).protocol.replace(":", "")} was used`;
     return "the storage account refused the SAS: the deploying identity needs Microsoft.Storage/storageAccounts/listServiceSas/action on the account, the account must allow shared key access (a service SAS is signed with the account key) and its firewall must admit this machine; or the SAS expired (run again for a fresh one)";
 }
 
 // undici reports dropped sockets and timeouts with its own codes; the retry rules know the Node ones.
-const UNDICI_CODES: Record<string, string> = { UND_ERR_SOCKET: "ECONNRESET", UND_ERR_CLOSED: "ECONNRESET", UND_ERR_CONNECT_TIMEOUT: "ETIMEDOUT", UND_ERR_HEADERS_TIMEOUT: "ETIMEDOUT", UND_ERR_BODY_TIMEOUT: "ETIMEDOUT" };
+const UNDICI_CODES: Record<string, string> = {
+    UND_ERR_SOCKET: "ECONNRESET",
+    UND_ERR_CLOSED: "ECONNRESET",
+    UND_ERR_CONNECT_TIMEOUT: "ETIMEDOUT",
+    UND_ERR_HEADERS_TIMEOUT: "ETIMEDOUT",
+    UND_ERR_BODY_TIMEOUT: "ETIMEDOUT",
+};
 
 function networkFailure(error: unknown): unknown {
     if (error instanceof ModelDownloadError || (error as BlobFailure).status !== undefined) return error;

@@ -81,7 +81,8 @@ export function describeContentChanges(before: DeploymentManifest | undefined, a
         if (oldRoutes[name] !== newRoutes[name]) changes.push(`route ${name}: ${show(oldRoutes[name])} -> ${show(newRoutes[name])}`);
     }
     const rest = (content: DeploymentManifest | undefined) => JSON.stringify(withoutModulesAndRoutes(content));
-    if (rest(before) !== rest(after)) changes.push("other desired properties (runtime, registry credentials, store and forward, module twins)");
+    if (rest(before) !== rest(after))
+        changes.push("other desired properties (runtime, registry credentials, store and forward, module twins)");
     return changes;
 }
 

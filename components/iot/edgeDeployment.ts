@@ -8,7 +8,12 @@ export interface EdgeDeploymentArgs {
     /** Hub service connection string (secret), from IotHub. */
     serviceConnectionString: pulumi.Input<string>;
     /** Registry the devices pull from (ContainerRegistry) and its pull-only credential (RegistryPullToken); the password is a secret. */
-    registry: { name: pulumi.Input<string>; loginServer: pulumi.Input<string>; username: pulumi.Input<string>; password: pulumi.Input<string> };
+    registry: {
+        name: pulumi.Input<string>;
+        loginServer: pulumi.Input<string>;
+        username: pulumi.Input<string>;
+        password: pulumi.Input<string>;
+    };
     /** The scoring image pinned by digest, from ScoringImage. */
     imageRef: pulumi.Input<string>;
     /** Devices to apply to in device mode (their ids, and the identities must exist first). */
@@ -58,7 +63,9 @@ export class EdgeDeployment extends pulumi.ComponentResource {
                 priority: settings.priority,
                 labels: settings.labels,
                 metrics: settings.metrics,
-                verify: pulumi.output(args.imageRef).apply((image) => ({ ...settings.verify, moduleName: settings.manifest.scoring.name, image })),
+                verify: pulumi
+                    .output(args.imageRef)
+                    .apply((image) => ({ ...settings.verify, moduleName: settings.manifest.scoring.name, image })),
                 concurrency: settings.concurrency,
                 rollbackOnFailure: settings.rollbackOnFailure,
                 canary: settings.canary,

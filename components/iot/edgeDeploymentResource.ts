@@ -20,7 +20,14 @@ export class EdgeDeploymentResource extends pulumi.dynamic.Resource {
         super(
             provider,
             name,
-            { ...args, hostName: undefined, configurationId: undefined, canaryConfigurationId: undefined, contentHash: undefined, appliedVersions: undefined },
+            {
+                ...args,
+                hostName: undefined,
+                configurationId: undefined,
+                canaryConfigurationId: undefined,
+                contentHash: undefined,
+                appliedVersions: undefined,
+            },
             { ...opts, additionalSecretOutputs: ["registryPassword", "serviceConnectionString"] },
             "iot",
             "EdgeDeployment",

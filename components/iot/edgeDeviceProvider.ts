@@ -61,13 +61,18 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
         let adopted = false;
         try {
             // No authentication in the request: the hub generates the SAS keys.
-            const created = await withHubRetry(`create device ${inputs.deviceId}`, () =>
-                registry.create({ deviceId: inputs.deviceId, status: "enabled", capabilities: { iotEdge: true } }), this.retry);
+            const created = await withHubRetry(
+                `create device ${inputs.deviceId}`,
+                () => registry.create({ deviceId: inputs.deviceId, status: "enabled", capabilities: { iotEdge: true } }),
+                this.retry,
+            );
             device = created.responseBody as DeviceBody;
         } catch (error) {
             // 409: it exists, possibly because a retried create had in fact succeeded. Adopt it if it is an edge device.
-            if (statusOf(error) !== 409) throw new Error(`creating device ${inputs.deviceId} in ${hostName} failed: ${describeHubError(error)}`);
-            device = (await withHubRetry(`get device ${inputs.deviceId}`, () => registry.get(inputs.deviceId), this.retry)).responseBody as DeviceBody;
+            if (statusOf(error) !== 409)
+                throw new Error(`creating device ${inputs.deviceId} in ${hostName} failed: ${describeHubError(error)}`);
+            device = (await withHubRetry(`get device ${inputs.deviceId}`, () => registry.get(inputs.deviceId), this.retry))
+                .responseBody as DeviceBody;
             if (!device.capabilities?.iotEdge) {
                 throw new Error(
                     `device ${inputs.deviceId} already exists in ${hostName} and is not an IoT Edge device; ` +
@@ -99,7 +104,8 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
         const registry = this.connect(news.serviceConnectionString);
         let device: DeviceBody;
         try {
-            device = (await withHubRetry(`get device ${news.deviceId}`, () => registry.get(news.deviceId), this.retry)).responseBody as DeviceBody;
+            device = (await withHubRetry(`get device ${news.deviceId}`, () => registry.get(news.deviceId), this.retry))
+                .responseBody as DeviceBody;
         } catch (error) {
             // A hub replaced under the same name has none of the old identities: register it again.
             if (statusOf(error) === 404) return { outs: (await this.create(news)).outs };
@@ -123,7 +129,9 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
         const registry = this.connect(props.serviceConnectionString);
         try {
             const device = (await withHubRetry(`get device ${id}`, () => registry.get(id), this.retry)).responseBody as DeviceBody;
-            const twin = (await withHubRetry(`get twin ${id}`, () => registry.getTwin(id), this.retry)).responseBody as { tags?: Record<string, string> };
+            const twin = (await withHubRetry(`get twin ${id}`, () => registry.getTwin(id), this.retry)).responseBody as {
+                tags?: Record<string, string>;
+            };
             const inputs = { ...props, deviceId: id, tags: (twin.tags ?? {}) as Record<string, string> };
             return { id, props: outputsFor(inputs, props.hostName, device, props.adopted) };
         } catch (error) {
@@ -139,7 +147,11 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
         Object.assign(patch, inputs.tags);
         if (Object.keys(patch).length === 0) return;
         const registry = this.connect(inputs.serviceConnectionString);
-        await withHubRetry(`update tags of ${inputs.deviceId}`, () => registry.updateTwin(inputs.deviceId, { tags: patch }, "*"), this.retry);
+        await withHubRetry(
+            `update tags of ${inputs.deviceId}`,
+            () => registry.updateTwin(inputs.deviceId, { tags: patch }, "*"),
+            this.retry,
+        );
     }
 }
 
@@ -152,7 +164,13 @@ function outputsFor(inputs: EdgeDeviceInputs, hostName: string, device: DeviceBo
 
 /** IoT Edge 1.2+ manual provisioning with a connection string (the file `iotedge config apply` reads). */
 export function configToml(connectionString: string): string {
-    return ["# /etc/aziot/config.toml: manual provisioning; apply with `sudo iotedge config apply`", "[provisioning]", 'source = "manual"', `connection_string = "${connectionString}"`, ""].join("\n");
+    return [
+        "# /etc/aziot/config.toml: manual provisioning; apply with `sudo iotedge config apply`",
+        "[provisioning]",
+        'source = "manual"',
+        `connection_string = "${connectionString}"`,
+        "",
+    ].join("\n");
 }
 
 function sorted(tags: Record<string, string>): Array<[string, string]> {

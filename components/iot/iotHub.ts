@@ -41,7 +41,9 @@ export class IotHub extends pulumi.ComponentResource {
 
         const spec = args.hub;
         const hub = spec.existing
-            ? iothub.IotHubResource.get(`${name}-hub`, existingId(spec, AZURE_TYPES.iotHub.armType, args.subscriptionId, this), { parent: this })
+            ? iothub.IotHubResource.get(`${name}-hub`, existingId(spec, AZURE_TYPES.iotHub.armType, args.subscriptionId, this), {
+                  parent: this,
+              })
             : new iothub.IotHubResource(
                   `${name}-hub`,
                   {
@@ -90,7 +92,9 @@ export class IotHub extends pulumi.ComponentResource {
                 ),
         );
         const byDevice = (pick: (d: EdgeDevice) => pulumi.Output<string>) =>
-            pulumi.secret(pulumi.all(this.devices.map((d) => pulumi.all([d.deviceId, pick(d)]))).apply((pairs) => Object.fromEntries(pairs)));
+            pulumi.secret(
+                pulumi.all(this.devices.map((d) => pulumi.all([d.deviceId, pick(d)]))).apply((pairs) => Object.fromEntries(pairs)),
+            );
         this.deviceConnectionStrings = byDevice((d) => d.connectionString);
         this.deviceConfigTomls = byDevice((d) => d.configToml);
 

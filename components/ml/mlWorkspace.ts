@@ -159,7 +159,14 @@ export class MlWorkspace extends pulumi.ComponentResource {
             // A workspace keeps the storage account and key vault it was created with (Azure ML refuses changing them).
             { ...child, replaceOnChanges: ["storageAccount", "keyVault"] },
         );
-        return { workspace, resourceGroupName: args.resourceGroupName, storageAccountId: account.id, storageAccountName: account.name, keyVaultId: vault.id, insightsId: insights.id };
+        return {
+            workspace,
+            resourceGroupName: args.resourceGroupName,
+            storageAccountId: account.id,
+            storageAccountName: account.name,
+            keyVaultId: vault.id,
+            insightsId: insights.id,
+        };
     }
 
     private read(name: string, ref: ExistingResource, client: DeployingClient): WorkspaceParts {

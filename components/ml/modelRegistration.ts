@@ -80,7 +80,8 @@ export class ModelRegistration extends pulumi.ComponentResource {
             child,
         );
         // The version: as configured, or the next whole number whenever the file's content changes (kept in state).
-        const versionNumber = model.version ?? new ModelVersionNumber(`${name}-number`, { modelName: model.name, sha256: model.file.sha256 }, child).version;
+        const versionNumber =
+            model.version ?? new ModelVersionNumber(`${name}-number`, { modelName: model.name, sha256: model.file.sha256 }, child).version;
         const modelUri = pulumi.interpolate`azureml://subscriptions/${args.subscriptionId}/resourcegroups/${args.resourceGroupName}/workspaces/${args.workspaceName}/datastores/${DEFAULT_DATASTORE}/paths/${blob.name.apply(() => blobPath)}`;
         const version = new machinelearningservices.ModelVersion(
             `${name}-version`,
@@ -115,20 +116,34 @@ export class ModelRegistration extends pulumi.ComponentResource {
         const child = { parent: this };
         const containerId = pulumi
             .all([args.subscriptionId, args.resourceGroupName, args.workspaceName])
-            .apply(([subscription, group, workspace]) => armId(subscription, group, AZURE_TYPES.modelContainer.armType, model.name, { workspaceName: workspace }));
+            .apply(([subscription, group, workspace]) =>
+                armId(subscription, group, AZURE_TYPES.modelContainer.armType, model.name, { workspaceName: workspace }),
+            );
         const versionName =
             model.version === LATEST
                 ? machinelearningservices.ModelContainer.get(`${name}-model`, containerId, child).properties.apply((p) => {
-                      if (!p.latestVersion) throw new AzureStateError(`the registered model ${model.name} (${configKey(model.configKey)}) has no versions`, this);
+                      if (!p.latestVersion)
+                          throw new AzureStateError(
+                              `the registered model ${model.name} (${configKey(model.configKey)}) has no versions`,
+                              this,
+                          );
                       return p.latestVersion;
                   })
                 : pulumi.output(model.version);
-        const version = machinelearningservices.ModelVersion.get(`${name}-version`, pulumi.interpolate`${containerId}/versions/${versionName}`, child);
+        const version = machinelearningservices.ModelVersion.get(
+            `${name}-version`,
+            pulumi.interpolate`${containerId}/versions/${versionName}`,
+            child,
+        );
         return {
             modelName: pulumi.output(model.name),
             modelVersion: version.id.apply(nameFromId),
             modelUri: pulumi.all([version.id, version.properties]).apply(([id, p]) => {
-                if (!p.modelUri) throw new AzureStateError(`the registered model ${model.name}:${nameFromId(id)} has no modelUri, so there are no files to deploy`, this);
+                if (!p.modelUri)
+                    throw new AzureStateError(
+                        `the registered model ${model.name}:${nameFromId(id)} has no modelUri, so there are no files to deploy`,
+                        this,
+                    );
                 return p.modelUri;
             }),
             modelVersionId: version.id,

@@ -25,7 +25,8 @@ export interface ModelVersionNumberOutputs extends ModelVersionNumberInputs {
 export class ModelVersionNumberProvider implements pulumi.dynamic.ResourceProvider {
     async check(_olds: unknown, news: ModelVersionNumberInputs): Promise<pulumi.dynamic.CheckResult> {
         const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (news.sha256 !== UNKNOWN && !/^[0-9a-f]{64}$/.test(String(news.sha256))) failures.push({ property: "sha256", reason: "must be a sha256 in hex" });
+        if (news.sha256 !== UNKNOWN && !/^[0-9a-f]{64}$/.test(String(news.sha256)))
+            failures.push({ property: "sha256", reason: "must be a sha256 in hex" });
         if (news.modelName !== UNKNOWN && !news.modelName) failures.push({ property: "modelName", reason: "must not be empty" });
         return { inputs: news, failures };
     }

@@ -35,7 +35,9 @@ export class ContainerRegistry extends pulumi.ComponentResource {
         super(componentType("registry", "ContainerRegistry"), name, {}, opts);
         const spec = args.registry;
         const registry = spec.existing
-            ? containerregistry.Registry.get(`${name}-acr`, existingId(spec, AZURE_TYPES.registry.armType, args.subscriptionId, this), { parent: this })
+            ? containerregistry.Registry.get(`${name}-acr`, existingId(spec, AZURE_TYPES.registry.armType, args.subscriptionId, this), {
+                  parent: this,
+              })
             : new containerregistry.Registry(
                   `${name}-acr`,
                   {

@@ -27,7 +27,12 @@ function azureType(token: string, armType: string, nameInput: string, parentInpu
 
 /** Every azure-native resource type the program declares or reads; test/plan-diff.test.ts fails on one missing here. */
 export const AZURE_TYPES = {
-    resourceGroup: { token: "azure-native:resources:ResourceGroup", armType: "", nameInput: "resourceGroupName", pathInputs: ["resourceGroupName"] },
+    resourceGroup: {
+        token: "azure-native:resources:ResourceGroup",
+        armType: "",
+        nameInput: "resourceGroupName",
+        pathInputs: ["resourceGroupName"],
+    },
     registry: azureType("azure-native:containerregistry:Registry", "Microsoft.ContainerRegistry/registries", "registryName"),
     scopeMap: azureType(
         "azure-native:containerregistry:ScopeMap",
@@ -46,10 +51,17 @@ export const AZURE_TYPES = {
     keyVault: azureType("azure-native:keyvault:Vault", "Microsoft.KeyVault/vaults", "vaultName"),
     logAnalytics: azureType("azure-native:operationalinsights:Workspace", "Microsoft.OperationalInsights/workspaces", "workspaceName"),
     insights: azureType("azure-native:applicationinsights:Component", "Microsoft.Insights/components", "resourceName"),
-    mlWorkspace: azureType("azure-native:machinelearningservices:Workspace", "Microsoft.MachineLearningServices/workspaces", "workspaceName"),
-    modelContainer: azureType("azure-native:machinelearningservices:ModelContainer", "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models", "name", [
+    mlWorkspace: azureType(
+        "azure-native:machinelearningservices:Workspace",
+        "Microsoft.MachineLearningServices/workspaces",
         "workspaceName",
-    ]),
+    ),
+    modelContainer: azureType(
+        "azure-native:machinelearningservices:ModelContainer",
+        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models",
+        "name",
+        ["workspaceName"],
+    ),
     modelVersion: azureType(
         "azure-native:machinelearningservices:ModelVersion",
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/models/{name}/versions",
@@ -75,7 +87,13 @@ export function resourceGroupId(subscriptionId: string, resourceGroupName: strin
 }
 
 /** `/subscriptions/<sub>/resourceGroups/<rg>/providers/<armType>/<name>`; `{input}` placeholders filled from `inputs`. */
-export function armId(subscriptionId: string, resourceGroupName: string, armType: string, name: string, inputs: Record<string, unknown> = {}): string {
+export function armId(
+    subscriptionId: string,
+    resourceGroupName: string,
+    armType: string,
+    name: string,
+    inputs: Record<string, unknown> = {},
+): string {
     const type = armType.replace(/\{(\w+)\}/g, (_, input: string) => String(inputs[input]));
     return `${resourceGroupId(subscriptionId, resourceGroupName)}/providers/${type}/${name}`;
 }

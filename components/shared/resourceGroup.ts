@@ -11,7 +11,11 @@ export interface StackResourceGroup {
  * The stack's resource group: created per stack, or an existing one that is only read (a `read` step, like every
  * existing resource), so `pulumi destroy` never deletes a group the team owns.
  */
-export function stackResourceGroup(config: StackConfig, subscriptionId: pulumi.Input<string>, opts?: pulumi.CustomResourceOptions): StackResourceGroup {
+export function stackResourceGroup(
+    config: StackConfig,
+    subscriptionId: pulumi.Input<string>,
+    opts?: pulumi.CustomResourceOptions,
+): StackResourceGroup {
     if (config.resourceGroup.existing) {
         const id = pulumi.interpolate`/subscriptions/${subscriptionId}/resourceGroups/${config.resourceGroup.name}`;
         const existing = resources.ResourceGroup.get("resource-group", id);

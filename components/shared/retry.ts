@@ -49,14 +49,27 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
 }
 
 /** Network failures that a new connection may not meet again. */
-export const TRANSIENT_NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENOTFOUND", "ESOCKETTIMEDOUT"]);
+export const TRANSIENT_NETWORK_CODES = new Set([
+    "ECONNRESET",
+    "ECONNREFUSED",
+    "ETIMEDOUT",
+    "EPIPE",
+    "EAI_AGAIN",
+    "ENOTFOUND",
+    "ESOCKETTIMEDOUT",
+]);
 
 /**
  * Runs `attempt` until it succeeds, fails with a non-transient error (thrown as is), or the deadline passes
  * (RetriesExhaustedError). Waits use full jitter (a random delay up to the exponential cap) so a fleet of retries
  * does not synchronise, and never less than the service's Retry-After.
  */
-export async function withRetry<T>(operation: string, attempt: () => Promise<T>, rules: RetryRules, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<T> {
+export async function withRetry<T>(
+    operation: string,
+    attempt: () => Promise<T>,
+    rules: RetryRules,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+): Promise<T> {
     const random = policy.random ?? Math.random;
     const clock = policy.clock ?? REAL_CLOCK;
     const started = clock.now();

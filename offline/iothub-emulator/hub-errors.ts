@@ -4,23 +4,23 @@
  * (e.g. `DeviceNotFoundError` needs code `DeviceNotFound` on a 404).
  */
 export class HubError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+    constructor(
+        readonly status: number,
+        readonly code: string,
+        message: string,
+    ) {
+        super(message);
+    }
 }
 
 export interface HubErrorBody {
-  Message: string;
-  ExceptionMessage: string;
+    Message: string;
+    ExceptionMessage: string;
 }
 
 export function hubErrorBody(code: string, message: string): HubErrorBody {
-  // The SDK keeps only the text between the first and second ';', so a ';' inside the text would truncate it.
-  return { Message: `ErrorCode:${code};${message.replace(/;/g, ",")}`, ExceptionMessage: "Tracking ID:iothub-emulator" };
+    // The SDK keeps only the text between the first and second ';', so a ';' inside the text would truncate it.
+    return { Message: `ErrorCode:${code};${message.replace(/;/g, ",")}`, ExceptionMessage: "Tracking ID:iothub-emulator" };
 }
 
 export const notFound = (code: string, message: string): HubError => new HubError(404, code, message);

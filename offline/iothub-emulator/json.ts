@@ -2,11 +2,11 @@
 
 export type Json = null | boolean | number | string | Json[] | JsonObject;
 export interface JsonObject {
-  [key: string]: Json;
+    [key: string]: Json;
 }
 
 export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+    return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -15,16 +15,16 @@ export function isJsonObject(value: unknown): value is JsonObject {
  * reported-property updates are applied).
  */
 export function mergePatch(target: JsonObject, patch: JsonObject): JsonObject {
-  const result: JsonObject = { ...target };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) {
-      delete result[key];
-    } else if (isJsonObject(value)) {
-      const existing = result[key];
-      result[key] = mergePatch(isJsonObject(existing) ? existing : {}, value);
-    } else {
-      result[key] = structuredClone(value);
+    const result: JsonObject = { ...target };
+    for (const [key, value] of Object.entries(patch)) {
+        if (value === null) {
+            delete result[key];
+        } else if (isJsonObject(value)) {
+            const existing = result[key];
+            result[key] = mergePatch(isJsonObject(existing) ? existing : {}, value);
+        } else {
+            result[key] = structuredClone(value);
+        }
     }
-  }
-  return result;
+    return result;
 }

@@ -20,50 +20,50 @@ import sdkPackage from "azure-iothub/package.json";
 export type RegistryFactory = (connectionString: string) => Registry;
 
 class LoopbackHttp extends Http {
-  constructor(
-    private readonly port: number,
-    private readonly agent: http.Agent,
-  ) {
-    super();
-  }
-
-  /** Registry's constructor installs a keep-alive https.Agent, which cannot carry plain HTTP: use a keep-alive http.Agent. */
-  override setOptions(options: { http?: object } | undefined): void {
-    super.setOptions({ ...options, http: { ...options?.http, agent: this.agent } });
-  }
-
-  override buildRequest(
-    method: HttpMethod,
-    path: string,
-    httpHeaders: { [key: string]: string | string[] | number },
-    _host: string | { socketPath: string },
-    options: X509 | HttpRequestOptions | HttpCallback,
-    done?: HttpCallback,
-  ): http.ClientRequest {
-    if (typeof options !== "function" || done !== undefined) {
-      // Registry passes per-request options only for x509 or custom transports, neither of which the emulator models.
-      throw new Error("the emulator transport does not support per-request options");
+    constructor(
+        private readonly port: number,
+        private readonly agent: http.Agent,
+    ) {
+        super();
     }
-    return super.buildRequest(method, path, httpHeaders, "127.0.0.1", { port: this.port, request: http.request }, options);
-  }
+
+    /** Registry's constructor installs a keep-alive https.Agent, which cannot carry plain HTTP: use a keep-alive http.Agent. */
+    override setOptions(options: { http?: object } | undefined): void {
+        super.setOptions({ ...options, http: { ...options?.http, agent: this.agent } });
+    }
+
+    override buildRequest(
+        method: HttpMethod,
+        path: string,
+        httpHeaders: { [key: string]: string | string[] | number },
+        _host: string | { socketPath: string },
+        options: X509 | HttpRequestOptions | HttpCallback,
+        done?: HttpCallback,
+    ): http.ClientRequest {
+        if (typeof options !== "function" || done !== undefined) {
+            // Registry passes per-request options only for x509 or custom transports, neither of which the emulator models.
+            throw new Error("the emulator transport does not support per-request options");
+        }
+        return super.buildRequest(method, path, httpHeaders, "127.0.0.1", { port: this.port, request: http.request }, options);
+    }
 }
 
 /** A factory of Registries bound to the emulator at `port`; it refuses connection strings for another hub. */
 export function loopbackRegistryFactory(hostName: string, port: number, agent: http.Agent): RegistryFactory {
-  return (connectionString) => {
-    const { HostName, SharedAccessKeyName, SharedAccessKey } = ConnectionString.parse(connectionString);
-    if (!HostName || !SharedAccessKeyName || !SharedAccessKey) {
-      throw new Error("connection string needs HostName, SharedAccessKeyName and SharedAccessKey");
-    }
-    if (HostName.toLowerCase() !== hostName.toLowerCase()) {
-      throw new Error(`connection string is for ${HostName} but the emulator serves ${hostName}`);
-    }
-    // The same config Registry.fromConnectionString builds (the SDK re-signs the token for an hour on every request).
-    const config = {
-      host: HostName,
-      sharedAccessSignature: SharedAccessSignature.create(HostName, SharedAccessKeyName, SharedAccessKey, Date.now()),
+    return (connectionString) => {
+        const { HostName, SharedAccessKeyName, SharedAccessKey } = ConnectionString.parse(connectionString);
+        if (!HostName || !SharedAccessKeyName || !SharedAccessKey) {
+            throw new Error("connection string needs HostName, SharedAccessKeyName and SharedAccessKey");
+        }
+        if (HostName.toLowerCase() !== hostName.toLowerCase()) {
+            throw new Error(`connection string is for ${HostName} but the emulator serves ${hostName}`);
+        }
+        // The same config Registry.fromConnectionString builds (the SDK re-signs the token for an hour on every request).
+        const config = {
+            host: HostName,
+            sharedAccessSignature: SharedAccessSignature.create(HostName, SharedAccessKeyName, SharedAccessKey, Date.now()),
+        };
+        const userAgent = `${sdkPackage.name}/${sdkPackage.version}`;
+        return new Registry(config, new RestApiClient(config, userAgent, new LoopbackHttp(port, agent)));
     };
-    const userAgent = `${sdkPackage.name}/${sdkPackage.version}`;
-    return new Registry(config, new RestApiClient(config, userAgent, new LoopbackHttp(port, agent)));
-  };
 }

@@ -4,38 +4,38 @@ import { DeploymentStore } from "./deployment-store";
 import { DeviceStore } from "./device-store";
 
 export interface OperationRequest {
-  pathParameters: Record<string, string>;
-  query: URLSearchParams;
-  headers: IncomingHttpHeaders;
-  /** Parsed JSON body, already validated against the operation's swagger body schema. */
-  body: unknown;
+    pathParameters: Record<string, string>;
+    query: URLSearchParams;
+    headers: IncomingHttpHeaders;
+    /** Parsed JSON body, already validated against the operation's swagger body schema. */
+    body: unknown;
 }
 
 export interface OperationResponse {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
+    status: number;
+    body?: unknown;
+    headers?: Record<string, string>;
 }
 
 export interface OperationHandler {
-  /** Whether the operation can change devices or configurations (deployments are reconciled afterwards). */
-  mutates: boolean;
-  handle(request: OperationRequest): OperationResponse;
+    /** Whether the operation can change devices or configurations (deployments are reconciled afterwards). */
+    mutates: boolean;
+    handle(request: OperationRequest): OperationResponse;
 }
 
 export type OperationTable = Record<string, OperationHandler>;
 
 export interface HubStores {
-  devices: DeviceStore;
-  deployments: DeploymentStore;
+    devices: DeviceStore;
+    deployments: DeploymentStore;
 }
 
 export function ifMatchHeader(request: OperationRequest): string | undefined {
-  const value = request.headers["if-match"];
-  return Array.isArray(value) ? value[0] : value;
+    const value = request.headers["if-match"];
+    return Array.isArray(value) ? value[0] : value;
 }
 
 export function topParameter(request: OperationRequest): number | undefined {
-  const top = request.query.get("top");
-  return top === null ? undefined : Number(top);
+    const top = request.query.get("top");
+    return top === null ? undefined : Number(top);
 }

@@ -10,82 +10,82 @@ import { IncomingRequest, MatchedRequest, RequestMatcher } from "./swagger-valid
 
 /** [method, path template, operationId], in the swagger's spelling. */
 export const EMULATED_ROUTES: readonly (readonly [string, string, string])[] = [
-  ["GET", "/devices", "Devices_GetDevices"],
-  ["POST", "/devices", "BulkRegistry_UpdateRegistry"],
-  ["POST", "/devices/query", "Query_GetTwins"],
-  ["GET", "/devices/{id}", "Devices_GetIdentity"],
-  ["PUT", "/devices/{id}", "Devices_CreateOrUpdateIdentity"],
-  ["DELETE", "/devices/{id}", "Devices_DeleteIdentity"],
-  ["POST", "/devices/{id}/applyConfigurationContent", "Configuration_ApplyOnEdgeDevice"],
-  ["GET", "/twins/{id}", "Devices_GetTwin"],
-  ["PATCH", "/twins/{id}", "Devices_UpdateTwin"],
-  ["GET", "/twins/{id}/modules/{mid}", "Modules_GetTwin"],
-  ["PATCH", "/twins/{id}/modules/{mid}", "Modules_UpdateTwin"],
-  ["GET", "/configurations", "Configuration_GetConfigurations"],
-  ["GET", "/configurations/{id}", "Configuration_Get"],
-  ["PUT", "/configurations/{id}", "Configuration_CreateOrUpdate"],
-  ["DELETE", "/configurations/{id}", "Configuration_Delete"],
+    ["GET", "/devices", "Devices_GetDevices"],
+    ["POST", "/devices", "BulkRegistry_UpdateRegistry"],
+    ["POST", "/devices/query", "Query_GetTwins"],
+    ["GET", "/devices/{id}", "Devices_GetIdentity"],
+    ["PUT", "/devices/{id}", "Devices_CreateOrUpdateIdentity"],
+    ["DELETE", "/devices/{id}", "Devices_DeleteIdentity"],
+    ["POST", "/devices/{id}/applyConfigurationContent", "Configuration_ApplyOnEdgeDevice"],
+    ["GET", "/twins/{id}", "Devices_GetTwin"],
+    ["PATCH", "/twins/{id}", "Devices_UpdateTwin"],
+    ["GET", "/twins/{id}/modules/{mid}", "Modules_GetTwin"],
+    ["PATCH", "/twins/{id}/modules/{mid}", "Modules_UpdateTwin"],
+    ["GET", "/configurations", "Configuration_GetConfigurations"],
+    ["GET", "/configurations/{id}", "Configuration_Get"],
+    ["PUT", "/configurations/{id}", "Configuration_CreateOrUpdate"],
+    ["DELETE", "/configurations/{id}", "Configuration_Delete"],
 ];
 
 type Segment = { literal: string } | { parameter: string };
 
 interface Route {
-  method: string;
-  segments: Segment[];
-  literalCount: number;
-  operationId: string;
+    method: string;
+    segments: Segment[];
+    literalCount: number;
+    operationId: string;
 }
 
 /** Routes by EMULATED_ROUTES and parses JSON bodies; checks nothing else. */
 export class RoutingOnlyMatcher implements RequestMatcher {
-  readonly validates = false;
-  private readonly routes: Route[] = EMULATED_ROUTES.map(([method, template, operationId]) => {
-    const segments = template
-      .split("/")
-      .filter(Boolean)
-      .map((segment): Segment => {
-        const parameter = /^\{(.+)\}$/.exec(segment);
-        return parameter ? { parameter: parameter[1] } : { literal: segment };
-      });
-    return { method, segments, literalCount: segments.filter((segment) => "literal" in segment).length, operationId };
-  });
+    readonly validates = false;
+    private readonly routes: Route[] = EMULATED_ROUTES.map(([method, template, operationId]) => {
+        const segments = template
+            .split("/")
+            .filter(Boolean)
+            .map((segment): Segment => {
+                const parameter = /^\{(.+)\}$/.exec(segment);
+                return parameter ? { parameter: parameter[1] } : { literal: segment };
+            });
+        return { method, segments, literalCount: segments.filter((segment) => "literal" in segment).length, operationId };
+    });
 
-  validate(request: IncomingRequest): MatchedRequest {
-    const segments = request.pathname.split("/").filter(Boolean);
-    let best: { route: Route; pathParameters: Record<string, string> } | undefined;
-    for (const route of this.routes) {
-      if (route.method !== request.method) continue;
-      const pathParameters = matchSegments(route.segments, segments);
-      // /devices/query must win over /devices/{id}: prefer the template with the most literal segments.
-      if (pathParameters && (!best || route.literalCount > best.route.literalCount)) best = { route, pathParameters };
+    validate(request: IncomingRequest): MatchedRequest {
+        const segments = request.pathname.split("/").filter(Boolean);
+        let best: { route: Route; pathParameters: Record<string, string> } | undefined;
+        for (const route of this.routes) {
+            if (route.method !== request.method) continue;
+            const pathParameters = matchSegments(route.segments, segments);
+            // /devices/query must win over /devices/{id}: prefer the template with the most literal segments.
+            if (pathParameters && (!best || route.literalCount > best.route.literalCount)) best = { route, pathParameters };
+        }
+        if (!best) throw new HubError(501, "FeatureNotSupported", `emulator does not implement ${request.method} ${request.pathname}`);
+        let body: unknown;
+        if (request.body.length > 0) {
+            try {
+                body = JSON.parse(request.body);
+            } catch {
+                throw badRequest("ArgumentInvalid", "the request body is not valid JSON");
+            }
+        }
+        return { operationId: best.route.operationId, pathParameters: best.pathParameters, body };
     }
-    if (!best) throw new HubError(501, "FeatureNotSupported", `emulator does not implement ${request.method} ${request.pathname}`);
-    let body: unknown;
-    if (request.body.length > 0) {
-      try {
-        body = JSON.parse(request.body);
-      } catch {
-        throw badRequest("ArgumentInvalid", "the request body is not valid JSON");
-      }
-    }
-    return { operationId: best.route.operationId, pathParameters: best.pathParameters, body };
-  }
 }
 
 function matchSegments(route: Segment[], segments: string[]): Record<string, string> | undefined {
-  if (route.length !== segments.length) return undefined;
-  const parameters: Record<string, string> = {};
-  for (const [index, expected] of route.entries()) {
-    const actual = segments[index];
-    if ("literal" in expected) {
-      if (expected.literal !== actual) return undefined;
-      continue;
+    if (route.length !== segments.length) return undefined;
+    const parameters: Record<string, string> = {};
+    for (const [index, expected] of route.entries()) {
+        const actual = segments[index];
+        if ("literal" in expected) {
+            if (expected.literal !== actual) return undefined;
+            continue;
+        }
+        try {
+            parameters[expected.parameter] = decodeURIComponent(actual);
+        } catch {
+            return undefined;
+        }
     }
-    try {
-      parameters[expected.parameter] = decodeURIComponent(actual);
-    } catch {
-      return undefined;
-    }
-  }
-  return parameters;
+    return parameters;
 }

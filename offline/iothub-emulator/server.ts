@@ -13,151 +13,151 @@ import { HubCredentials, checkSharedAccessSignature } from "./sas-auth";
 import { RequestMatcher, SpecViolation } from "./swagger-validator";
 
 export interface Violation {
-  method: string;
-  path: string;
-  operationId?: string;
-  message: string;
+    method: string;
+    path: string;
+    operationId?: string;
+    message: string;
 }
 
 export interface HubServerParts {
-  /** The swagger validator, or routing alone when the emulator runs without the swagger. */
-  validator: RequestMatcher;
-  credentials: HubCredentials;
-  operations: OperationTable;
-  faults: FaultInjector;
-  stats: RequestStats;
-  violations: Violation[];
-  /** Read per request so tests can change it while the emulator runs. */
-  latencyMs: () => number;
-  /** Runs after every request that may have changed state: deployments reconcile, simulated agents report. */
-  settle: () => void;
-  /** Let the process exit while the server runs: the listening socket and every accepted connection are unref'd. */
-  unref?: boolean;
+    /** The swagger validator, or routing alone when the emulator runs without the swagger. */
+    validator: RequestMatcher;
+    credentials: HubCredentials;
+    operations: OperationTable;
+    faults: FaultInjector;
+    stats: RequestStats;
+    violations: Violation[];
+    /** Read per request so tests can change it while the emulator runs. */
+    latencyMs: () => number;
+    /** Runs after every request that may have changed state: deployments reconcile, simulated agents report. */
+    settle: () => void;
+    /** Let the process exit while the server runs: the listening socket and every accepted connection are unref'd. */
+    unref?: boolean;
 }
 
 export async function listenOnLoopback(parts: HubServerParts): Promise<{ server: http.Server; port: number }> {
-  const server = http.createServer((request, response) => {
-    serve(parts, request, response).catch((error: unknown) => {
-      // Only reached if the client went away mid-request or a handler has a bug; answer if still possible.
-      if (!response.headersSent && !response.destroyed) {
-        send(response, errorResponse(new HubError(500, "ServerError", String(error))));
-      }
+    const server = http.createServer((request, response) => {
+        serve(parts, request, response).catch((error: unknown) => {
+            // Only reached if the client went away mid-request or a handler has a bug; answer if still possible.
+            if (!response.headersSent && !response.destroyed) {
+                send(response, errorResponse(new HubError(500, "ServerError", String(error))));
+            }
+        });
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  if (parts.unref) {
-    server.unref();
-    server.on("connection", (socket) => socket.unref());
-  }
-  return { server, port: (server.address() as AddressInfo).port };
+    await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", resolve);
+    });
+    if (parts.unref) {
+        server.unref();
+        server.on("connection", (socket) => socket.unref());
+    }
+    return { server, port: (server.address() as AddressInfo).port };
 }
 
 async function serve(parts: HubServerParts, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
-  const url = new URL(request.url ?? "/", "http://127.0.0.1");
-  const method = request.method ?? "GET";
-  const entry = parts.stats.begin(method, url.pathname);
-  response.on("close", () => parts.stats.end(entry, response.headersSent ? response.statusCode : undefined));
+    const url = new URL(request.url ?? "/", "http://127.0.0.1");
+    const method = request.method ?? "GET";
+    const entry = parts.stats.begin(method, url.pathname);
+    response.on("close", () => parts.stats.end(entry, response.headersSent ? response.statusCode : undefined));
 
-  const body = await readBody(request);
-  const latency = parts.latencyMs();
-  if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    const body = await readBody(request);
+    const latency = parts.latencyMs();
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
 
-  let matched;
-  try {
-    matched = parts.validator.validate({ method, pathname: url.pathname, query: url.searchParams, headers: request.headers, body });
-  } catch (error) {
-    // Routing alone (no swagger) answers an unknown route or a body that is not JSON as the service would.
-    if (error instanceof HubError) {
-      send(response, errorResponse(error));
-      return;
+    let matched;
+    try {
+        matched = parts.validator.validate({ method, pathname: url.pathname, query: url.searchParams, headers: request.headers, body });
+    } catch (error) {
+        // Routing alone (no swagger) answers an unknown route or a body that is not JSON as the service would.
+        if (error instanceof HubError) {
+            send(response, errorResponse(error));
+            return;
+        }
+        if (!(error instanceof SpecViolation)) throw error;
+        recordViolation(parts, entry, error);
+        send(response, errorResponse(new HubError(400, "ArgumentInvalid", `Swagger violation: ${error.message}`)));
+        return;
     }
-    if (!(error instanceof SpecViolation)) throw error;
-    recordViolation(parts, entry, error);
-    send(response, errorResponse(new HubError(400, "ArgumentInvalid", `Swagger violation: ${error.message}`)));
-    return;
-  }
-  parts.stats.identify(entry, matched.operationId);
+    parts.stats.identify(entry, matched.operationId);
 
-  try {
-    checkSharedAccessSignature(request.headers.authorization, parts.credentials);
-  } catch (error) {
-    if (!(error instanceof HubError)) throw error;
-    send(response, errorResponse(error));
-    return;
-  }
+    try {
+        checkSharedAccessSignature(request.headers.authorization, parts.credentials);
+    } catch (error) {
+        if (!(error instanceof HubError)) throw error;
+        send(response, errorResponse(error));
+        return;
+    }
 
-  const fault = parts.faults.next(matched.operationId);
-  if (fault) parts.stats.fault(entry, fault);
-  if (fault === "drop") {
-    request.socket.destroy();
-    return;
-  }
-  if (fault === "throttle") {
-    const throttled = errorResponse(new HubError(429, "ThrottlingException", "Too many requests"));
-    send(response, { ...throttled, headers: { ...throttled.headers, "Retry-After": String(parts.faults.retryAfterSeconds) } });
-    return;
-  }
-  if (fault === "unavailable") {
-    send(response, errorResponse(new HubError(503, "ServiceUnavailable", "Service temporarily unavailable")));
-    return;
-  }
+    const fault = parts.faults.next(matched.operationId);
+    if (fault) parts.stats.fault(entry, fault);
+    if (fault === "drop") {
+        request.socket.destroy();
+        return;
+    }
+    if (fault === "throttle") {
+        const throttled = errorResponse(new HubError(429, "ThrottlingException", "Too many requests"));
+        send(response, { ...throttled, headers: { ...throttled.headers, "Retry-After": String(parts.faults.retryAfterSeconds) } });
+        return;
+    }
+    if (fault === "unavailable") {
+        send(response, errorResponse(new HubError(503, "ServiceUnavailable", "Service temporarily unavailable")));
+        return;
+    }
 
-  const result = runHandler(parts, matched.operationId, {
-    pathParameters: matched.pathParameters,
-    query: url.searchParams,
-    headers: request.headers,
-    body: matched.body,
-  });
-  if (fault === "dropAfterCommit") {
-    request.socket.destroy();
-    return;
-  }
-  send(response, result);
+    const result = runHandler(parts, matched.operationId, {
+        pathParameters: matched.pathParameters,
+        query: url.searchParams,
+        headers: request.headers,
+        body: matched.body,
+    });
+    if (fault === "dropAfterCommit") {
+        request.socket.destroy();
+        return;
+    }
+    send(response, result);
 }
 
 function runHandler(parts: HubServerParts, operationId: string, request: OperationRequest): OperationResponse {
-  const handler = parts.operations[operationId];
-  if (!handler) return errorResponse(new HubError(501, "FeatureNotSupported", `emulator does not implement ${operationId}`));
-  try {
-    return handler.handle(request);
-  } catch (error) {
-    if (error instanceof HubError) return errorResponse(error);
-    throw error;
-  } finally {
-    // Runs on failure too: a bulk request can fail some devices after changing others.
-    if (handler.mutates) parts.settle();
-  }
+    const handler = parts.operations[operationId];
+    if (!handler) return errorResponse(new HubError(501, "FeatureNotSupported", `emulator does not implement ${operationId}`));
+    try {
+        return handler.handle(request);
+    } catch (error) {
+        if (error instanceof HubError) return errorResponse(error);
+        throw error;
+    } finally {
+        // Runs on failure too: a bulk request can fail some devices after changing others.
+        if (handler.mutates) parts.settle();
+    }
 }
 
 function recordViolation(parts: HubServerParts, entry: RequestLogEntry, violation: SpecViolation): void {
-  entry.violation = violation.message;
-  parts.violations.push({ method: entry.method, path: entry.path, operationId: violation.operationId, message: violation.message });
+    entry.violation = violation.message;
+    parts.violations.push({ method: entry.method, path: entry.path, operationId: violation.operationId, message: violation.message });
 }
 
 function errorResponse(error: HubError): OperationResponse {
-  return { status: error.status, body: hubErrorBody(error.code, error.message), headers: { "IotHub-ErrorCode": error.code } };
+    return { status: error.status, body: hubErrorBody(error.code, error.message), headers: { "IotHub-ErrorCode": error.code } };
 }
 
 function send(response: http.ServerResponse, result: OperationResponse): void {
-  const headers: Record<string, string> = { ...result.headers };
-  if (result.body === undefined) {
-    response.writeHead(result.status, headers).end();
-    return;
-  }
-  const text = JSON.stringify(result.body);
-  headers["Content-Type"] = "application/json; charset=utf-8";
-  headers["Content-Length"] = String(Buffer.byteLength(text));
-  response.writeHead(result.status, headers).end(text);
+    const headers: Record<string, string> = { ...result.headers };
+    if (result.body === undefined) {
+        response.writeHead(result.status, headers).end();
+        return;
+    }
+    const text = JSON.stringify(result.body);
+    headers["Content-Type"] = "application/json; charset=utf-8";
+    headers["Content-Length"] = String(Buffer.byteLength(text));
+    response.writeHead(result.status, headers).end(text);
 }
 
 function readBody(request: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        request.on("data", (chunk: Buffer) => chunks.push(chunk));
+        request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        request.on("error", reject);
+    });
 }

@@ -22,260 +22,260 @@ const ACCEPTED_API_VERSIONS = [SPEC_API_VERSION, SDK_API_VERSION];
 const SPEC_SCHEMA_KEY = "iothub-service-swagger";
 
 export function defaultSwaggerPath(): string {
-  const repositoryRoot = path.resolve(__dirname, "..", "..");
-  return path.join(repositoryRoot, "..", "shared", "reference", "iothub-service-swagger.json");
+    const repositoryRoot = path.resolve(__dirname, "..", "..");
+    return path.join(repositoryRoot, "..", "shared", "reference", "iothub-service-swagger.json");
 }
 
 interface SwaggerParameter {
-  name: string;
-  in: "path" | "query" | "header" | "body";
-  required?: boolean;
-  type?: string;
-  schema?: unknown;
+    name: string;
+    in: "path" | "query" | "header" | "body";
+    required?: boolean;
+    type?: string;
+    schema?: unknown;
 }
 
 interface SwaggerOperation {
-  operationId: string;
-  consumes?: string[];
-  parameters?: (SwaggerParameter | { $ref: string })[];
+    operationId: string;
+    consumes?: string[];
+    parameters?: (SwaggerParameter | { $ref: string })[];
 }
 
 interface SwaggerDocument {
-  paths: Record<string, Record<string, SwaggerOperation>>;
-  definitions: Record<string, unknown>;
-  parameters: Record<string, SwaggerParameter>;
+    paths: Record<string, Record<string, SwaggerOperation>>;
+    definitions: Record<string, unknown>;
+    parameters: Record<string, SwaggerParameter>;
 }
 
 interface Route {
-  template: string;
-  segments: ({ literal: string } | { parameter: string })[];
-  literalCount: number;
-  operations: Map<string, SwaggerOperation>;
+    template: string;
+    segments: ({ literal: string } | { parameter: string })[];
+    literalCount: number;
+    operations: Map<string, SwaggerOperation>;
 }
 
 export interface IncomingRequest {
-  method: string;
-  pathname: string;
-  query: URLSearchParams;
-  headers: IncomingHttpHeaders;
-  body: string;
+    method: string;
+    pathname: string;
+    query: URLSearchParams;
+    headers: IncomingHttpHeaders;
+    body: string;
 }
 
 export interface MatchedRequest {
-  operationId: string;
-  pathParameters: Record<string, string>;
-  /** The parsed JSON body, already checked against the operation's body schema; undefined when there is none. */
-  body: unknown;
+    operationId: string;
+    pathParameters: Record<string, string>;
+    /** The parsed JSON body, already checked against the operation's body schema; undefined when there is none. */
+    body: unknown;
 }
 
 /** What the server asks of each request: its operation, path parameters and parsed body (or a violation). */
 export interface RequestMatcher {
-  /** Whether requests are checked against the swagger (false: routed only, see route-table.ts). */
-  readonly validates: boolean;
-  validate(request: IncomingRequest): MatchedRequest;
+    /** Whether requests are checked against the swagger (false: routed only, see route-table.ts). */
+    readonly validates: boolean;
+    validate(request: IncomingRequest): MatchedRequest;
 }
 
 /** A request the spec does not allow; `operationId` is set when the route matched but a parameter or the body did not. */
 export class SpecViolation extends Error {
-  constructor(
-    message: string,
-    readonly operationId?: string,
-  ) {
-    super(message);
-  }
+    constructor(
+        message: string,
+        readonly operationId?: string,
+    ) {
+        super(message);
+    }
 }
 
 const validatorsByFile = new Map<string, SwaggerValidator>();
 
 export class SwaggerValidator implements RequestMatcher {
-  readonly validates = true;
-  private readonly ajv = createAjv();
-  private readonly routes: Route[];
-  private readonly bodyValidators = new Map<string, ValidateFunction>();
+    readonly validates = true;
+    private readonly ajv = createAjv();
+    private readonly routes: Route[];
+    private readonly bodyValidators = new Map<string, ValidateFunction>();
 
-  /** One validator per spec file per process: compiling schemas is the expensive part and the spec does not change. */
-  static forFile(file: string = defaultSwaggerPath()): SwaggerValidator {
-    let validator = validatorsByFile.get(file);
-    if (!validator) {
-      validator = new SwaggerValidator(JSON.parse(readFileSync(file, "utf8")) as SwaggerDocument);
-      validatorsByFile.set(file, validator);
+    /** One validator per spec file per process: compiling schemas is the expensive part and the spec does not change. */
+    static forFile(file: string = defaultSwaggerPath()): SwaggerValidator {
+        let validator = validatorsByFile.get(file);
+        if (!validator) {
+            validator = new SwaggerValidator(JSON.parse(readFileSync(file, "utf8")) as SwaggerDocument);
+            validatorsByFile.set(file, validator);
+        }
+        return validator;
     }
-    return validator;
-  }
 
-  private constructor(private readonly spec: SwaggerDocument) {
-    this.ajv.addSchema({ definitions: relaxSchema(spec.definitions, "map") }, SPEC_SCHEMA_KEY);
-    this.routes = Object.entries(spec.paths).map(([template, operations]) => {
-      const segments = template
-        .split("/")
-        .filter(Boolean)
-        .map((segment) => {
-          const parameter = /^\{(.+)\}$/.exec(segment);
-          return parameter ? { parameter: parameter[1] } : { literal: segment };
+    private constructor(private readonly spec: SwaggerDocument) {
+        this.ajv.addSchema({ definitions: relaxSchema(spec.definitions, "map") }, SPEC_SCHEMA_KEY);
+        this.routes = Object.entries(spec.paths).map(([template, operations]) => {
+            const segments = template
+                .split("/")
+                .filter(Boolean)
+                .map((segment) => {
+                    const parameter = /^\{(.+)\}$/.exec(segment);
+                    return parameter ? { parameter: parameter[1] } : { literal: segment };
+                });
+            return {
+                template,
+                segments,
+                literalCount: segments.filter((segment) => "literal" in segment).length,
+                operations: new Map(Object.entries(operations).map(([method, operation]) => [method.toUpperCase(), operation])),
+            };
         });
-      return {
-        template,
-        segments,
-        literalCount: segments.filter((segment) => "literal" in segment).length,
-        operations: new Map(Object.entries(operations).map(([method, operation]) => [method.toUpperCase(), operation])),
-      };
-    });
-  }
+    }
 
-  /** Returns the matched operation with its parameters and parsed body, or throws a SpecViolation naming what is wrong. */
-  validate(request: IncomingRequest): MatchedRequest {
-    const { route, pathParameters } = this.matchRoute(request);
-    const operation = route.operations.get(request.method);
-    if (!operation) throw new Error("unreachable: matchRoute only returns routes defining the method");
-    const violation = (message: string): SpecViolation =>
-      new SpecViolation(`${operation.operationId} (${request.method} ${route.template}): ${message}`, operation.operationId);
+    /** Returns the matched operation with its parameters and parsed body, or throws a SpecViolation naming what is wrong. */
+    validate(request: IncomingRequest): MatchedRequest {
+        const { route, pathParameters } = this.matchRoute(request);
+        const operation = route.operations.get(request.method);
+        if (!operation) throw new Error("unreachable: matchRoute only returns routes defining the method");
+        const violation = (message: string): SpecViolation =>
+            new SpecViolation(`${operation.operationId} (${request.method} ${route.template}): ${message}`, operation.operationId);
 
-    let bodyParameter: SwaggerParameter | undefined;
-    const declaredQuery = new Set<string>();
-    for (const parameter of this.parametersOf(operation)) {
-      if (parameter.in === "body") bodyParameter = parameter;
-      if (parameter.in === "query") declaredQuery.add(parameter.name);
-      if (parameter.in === "query" || parameter.in === "header") {
-        const raw = parameter.in === "query" ? request.query.get(parameter.name) : headerValue(request.headers, parameter.name);
-        const problem = checkSimpleParameter(parameter, raw ?? undefined);
-        if (problem) throw violation(problem);
-      }
+        let bodyParameter: SwaggerParameter | undefined;
+        const declaredQuery = new Set<string>();
+        for (const parameter of this.parametersOf(operation)) {
+            if (parameter.in === "body") bodyParameter = parameter;
+            if (parameter.in === "query") declaredQuery.add(parameter.name);
+            if (parameter.in === "query" || parameter.in === "header") {
+                const raw = parameter.in === "query" ? request.query.get(parameter.name) : headerValue(request.headers, parameter.name);
+                const problem = checkSimpleParameter(parameter, raw ?? undefined);
+                if (problem) throw violation(problem);
+            }
+        }
+        for (const name of request.query.keys()) {
+            if (!declaredQuery.has(name)) throw violation(`unknown query parameter '${name}'`);
+        }
+        return { operationId: operation.operationId, pathParameters, body: this.checkBody(operation, bodyParameter, request, violation) };
     }
-    for (const name of request.query.keys()) {
-      if (!declaredQuery.has(name)) throw violation(`unknown query parameter '${name}'`);
-    }
-    return { operationId: operation.operationId, pathParameters, body: this.checkBody(operation, bodyParameter, request, violation) };
-  }
 
-  private matchRoute(request: IncomingRequest): { route: Route; pathParameters: Record<string, string> } {
-    const segments = request.pathname.split("/").filter(Boolean);
-    const matching = this.routes
-      .map((route) => ({ route, pathParameters: matchSegments(route, segments) }))
-      .filter((candidate): candidate is { route: Route; pathParameters: Record<string, string> } => !!candidate.pathParameters);
-    if (matching.length === 0) throw new SpecViolation(`no operation in the spec matches path ${request.pathname}`);
-    const withMethod = matching.filter((candidate) => candidate.route.operations.has(request.method));
-    if (withMethod.length === 0) {
-      const templates = matching.map((candidate) => candidate.route.template).join(", ");
-      throw new SpecViolation(`method ${request.method} is not defined for ${templates}`);
+    private matchRoute(request: IncomingRequest): { route: Route; pathParameters: Record<string, string> } {
+        const segments = request.pathname.split("/").filter(Boolean);
+        const matching = this.routes
+            .map((route) => ({ route, pathParameters: matchSegments(route, segments) }))
+            .filter((candidate): candidate is { route: Route; pathParameters: Record<string, string> } => !!candidate.pathParameters);
+        if (matching.length === 0) throw new SpecViolation(`no operation in the spec matches path ${request.pathname}`);
+        const withMethod = matching.filter((candidate) => candidate.route.operations.has(request.method));
+        if (withMethod.length === 0) {
+            const templates = matching.map((candidate) => candidate.route.template).join(", ");
+            throw new SpecViolation(`method ${request.method} is not defined for ${templates}`);
+        }
+        // /devices/query must win over /devices/{id}: prefer the template with the most literal segments.
+        return withMethod.reduce((best, candidate) => (candidate.route.literalCount > best.route.literalCount ? candidate : best));
     }
-    // /devices/query must win over /devices/{id}: prefer the template with the most literal segments.
-    return withMethod.reduce((best, candidate) => (candidate.route.literalCount > best.route.literalCount ? candidate : best));
-  }
 
-  private parametersOf(operation: SwaggerOperation): SwaggerParameter[] {
-    return (operation.parameters ?? []).map((parameter) => {
-      if (!("$ref" in parameter)) return parameter;
-      const name = parameter.$ref.replace(/^#\/parameters\//, "");
-      const resolved = this.spec.parameters[name];
-      if (!resolved) throw new Error(`spec references unknown parameter ${parameter.$ref}`);
-      return resolved;
-    });
-  }
+    private parametersOf(operation: SwaggerOperation): SwaggerParameter[] {
+        return (operation.parameters ?? []).map((parameter) => {
+            if (!("$ref" in parameter)) return parameter;
+            const name = parameter.$ref.replace(/^#\/parameters\//, "");
+            const resolved = this.spec.parameters[name];
+            if (!resolved) throw new Error(`spec references unknown parameter ${parameter.$ref}`);
+            return resolved;
+        });
+    }
 
-  private checkBody(
-    operation: SwaggerOperation,
-    parameter: SwaggerParameter | undefined,
-    request: IncomingRequest,
-    violation: (message: string) => SpecViolation,
-  ): unknown {
-    if (!parameter) {
-      if (request.body.length > 0) throw violation("the operation takes no body but one was sent");
-      return undefined;
+    private checkBody(
+        operation: SwaggerOperation,
+        parameter: SwaggerParameter | undefined,
+        request: IncomingRequest,
+        violation: (message: string) => SpecViolation,
+    ): unknown {
+        if (!parameter) {
+            if (request.body.length > 0) throw violation("the operation takes no body but one was sent");
+            return undefined;
+        }
+        if (request.body.length === 0) {
+            if (parameter.required) throw violation(`missing required body '${parameter.name}'`);
+            return undefined;
+        }
+        const contentType = headerValue(request.headers, "content-type") ?? "";
+        const consumes = operation.consumes ?? [];
+        if (consumes.length > 0 && !consumes.some((type) => contentType.toLowerCase().startsWith(type))) {
+            throw violation(`content-type '${contentType}' is not one of ${consumes.join(", ")}`);
+        }
+        let body: unknown;
+        try {
+            body = JSON.parse(request.body);
+        } catch {
+            throw violation(`body '${parameter.name}' is not valid JSON`);
+        }
+        const validate = this.bodyValidator(operation.operationId, parameter);
+        if (!validate(body)) throw violation(`body '${parameter.name}': ${describeErrors(validate.errors ?? [])}`);
+        return body;
     }
-    if (request.body.length === 0) {
-      if (parameter.required) throw violation(`missing required body '${parameter.name}'`);
-      return undefined;
-    }
-    const contentType = headerValue(request.headers, "content-type") ?? "";
-    const consumes = operation.consumes ?? [];
-    if (consumes.length > 0 && !consumes.some((type) => contentType.toLowerCase().startsWith(type))) {
-      throw violation(`content-type '${contentType}' is not one of ${consumes.join(", ")}`);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(request.body);
-    } catch {
-      throw violation(`body '${parameter.name}' is not valid JSON`);
-    }
-    const validate = this.bodyValidator(operation.operationId, parameter);
-    if (!validate(body)) throw violation(`body '${parameter.name}': ${describeErrors(validate.errors ?? [])}`);
-    return body;
-  }
 
-  private bodyValidator(operationId: string, parameter: SwaggerParameter): ValidateFunction {
-    let validate = this.bodyValidators.get(operationId);
-    if (!validate) {
-      validate = this.ajv.compile(relaxSchema(parameter.schema, "schema") as object);
-      this.bodyValidators.set(operationId, validate);
+    private bodyValidator(operationId: string, parameter: SwaggerParameter): ValidateFunction {
+        let validate = this.bodyValidators.get(operationId);
+        if (!validate) {
+            validate = this.ajv.compile(relaxSchema(parameter.schema, "schema") as object);
+            this.bodyValidators.set(operationId, validate);
+        }
+        return validate;
     }
-    return validate;
-  }
 }
 
 function matchSegments(route: Route, segments: string[]): Record<string, string> | undefined {
-  if (route.segments.length !== segments.length) return undefined;
-  const parameters: Record<string, string> = {};
-  for (const [index, expected] of route.segments.entries()) {
-    const actual = segments[index];
-    if ("literal" in expected) {
-      if (expected.literal !== actual) return undefined;
-    } else {
-      try {
-        parameters[expected.parameter] = decodeURIComponent(actual);
-      } catch {
-        return undefined;
-      }
+    if (route.segments.length !== segments.length) return undefined;
+    const parameters: Record<string, string> = {};
+    for (const [index, expected] of route.segments.entries()) {
+        const actual = segments[index];
+        if ("literal" in expected) {
+            if (expected.literal !== actual) return undefined;
+        } else {
+            try {
+                parameters[expected.parameter] = decodeURIComponent(actual);
+            } catch {
+                return undefined;
+            }
+        }
     }
-  }
-  return parameters;
+    return parameters;
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name.toLowerCase()];
-  return Array.isArray(value) ? value.join(",") : value;
+    const value = headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(",") : value;
 }
 
 function checkSimpleParameter(parameter: SwaggerParameter, value: string | undefined): string | undefined {
-  const label = `${parameter.in} parameter '${parameter.name}'`;
-  if (value === undefined) return parameter.required ? `missing required ${label}` : undefined;
-  if (parameter.name === "api-version" && !ACCEPTED_API_VERSIONS.includes(value)) {
-    return `${label} '${value}' is not one of ${ACCEPTED_API_VERSIONS.join(", ")}`;
-  }
-  if (parameter.type === "integer" && !/^-?\d+$/.test(value)) return `${label} '${value}' is not an integer`;
-  if (parameter.type === "boolean" && !/^(true|false)$/i.test(value)) return `${label} '${value}' is not a boolean`;
-  return undefined;
+    const label = `${parameter.in} parameter '${parameter.name}'`;
+    if (value === undefined) return parameter.required ? `missing required ${label}` : undefined;
+    if (parameter.name === "api-version" && !ACCEPTED_API_VERSIONS.includes(value)) {
+        return `${label} '${value}' is not one of ${ACCEPTED_API_VERSIONS.join(", ")}`;
+    }
+    if (parameter.type === "integer" && !/^-?\d+$/.test(value)) return `${label} '${value}' is not an integer`;
+    if (parameter.type === "boolean" && !/^(true|false)$/i.test(value)) return `${label} '${value}' is not a boolean`;
+    return undefined;
 }
 
 /** Readable errors, without the noise of the null alternative `nullable` added ("must be null", "must match anyOf"). */
 function describeErrors(errors: ErrorObject[]): string {
-  return errors
-    .filter((error) => error.keyword !== "anyOf" && !(error.keyword === "type" && error.params.type === "null"))
-    .slice(0, 5)
-    .map((error) => {
-      const where = error.instancePath || "(root)";
-      const message =
-        error.keyword === "enumIgnoringCase"
-          ? `must be one of ${(error.schema as string[]).join(", ")}`
-          : (error.message ?? error.keyword).replace(/,null$/, "");
-      return `${where} ${message}`;
-    })
-    .join("; ");
+    return errors
+        .filter((error) => error.keyword !== "anyOf" && !(error.keyword === "type" && error.params.type === "null"))
+        .slice(0, 5)
+        .map((error) => {
+            const where = error.instancePath || "(root)";
+            const message =
+                error.keyword === "enumIgnoringCase"
+                    ? `must be one of ${(error.schema as string[]).join(", ")}`
+                    : (error.message ?? error.keyword).replace(/,null$/, "");
+            return `${where} ${message}`;
+        })
+        .join("; ");
 }
 
 function createAjv(): Ajv {
-  // validateSchema off: checking the (fixed) spec's schemas against the draft-04 meta-schema cost ~45 ms per
-  // process, paid by every offline plan; a schema Ajv cannot use still fails to compile.
-  const ajv = new Ajv({ strict: false, allErrors: true, verbose: true, validateSchema: false });
-  ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
-  ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isInteger(n) });
-  ajv.addFormat("date-time", /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/i);
-  ajv.addKeyword({
-    keyword: "enumIgnoringCase",
-    type: "string",
-    schemaType: "array",
-    validate: (allowed: string[], value: string) => allowed.some((option) => option.toLowerCase() === value.toLowerCase()),
-  });
-  return ajv;
+    // validateSchema off: checking the (fixed) spec's schemas against the draft-04 meta-schema cost ~45 ms per
+    // process, paid by every offline plan; a schema Ajv cannot use still fails to compile.
+    const ajv = new Ajv({ strict: false, allErrors: true, verbose: true, validateSchema: false });
+    ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+    ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isInteger(n) });
+    ajv.addFormat("date-time", /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/i);
+    ajv.addKeyword({
+        keyword: "enumIgnoringCase",
+        type: "string",
+        schemaType: "array",
+        validate: (allowed: string[], value: string) => allowed.some((option) => option.toLowerCase() === value.toLowerCase()),
+    });
+    return ajv;
 }
 
 type SchemaNode = Record<string, unknown>;
@@ -284,7 +284,7 @@ const isSchemaNode = (value: unknown): value is SchemaNode => typeof value === "
 
 /** AutoRest's `object`: `{"type": "object"}` with at most a description, i.e. any JSON value. */
 function isAnyValue(node: SchemaNode): boolean {
-  return node.type === "object" && Object.keys(node).every((key) => key === "type" || key === "description");
+    return node.type === "object" && Object.keys(node).every((key) => key === "type" || key === "description");
 }
 
 /**
@@ -292,32 +292,32 @@ function isAnyValue(node: SchemaNode): boolean {
  * listed in the file comment apply. `kind` says whether `value` is a schema or a map of name → schema.
  */
 function relaxSchema(value: unknown, kind: "schema" | "map"): unknown {
-  if (!isSchemaNode(value)) return value;
-  if (kind === "map") {
-    return Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, relaxSchema(schema, "schema")]));
-  }
-  if (isAnyValue(value)) return {};
-  const result: SchemaNode = {};
-  for (const [key, child] of Object.entries(value)) {
-    if (key === "$ref" && typeof child === "string") {
-      result.$ref = `${SPEC_SCHEMA_KEY}${child}`;
-    } else if (key === "enum" && Array.isArray(child) && child.every((option) => typeof option === "string")) {
-      result.enumIgnoringCase = child;
-    } else if (key === "properties") {
-      result.properties = Object.fromEntries(
-        Object.entries(child as SchemaNode).map(([name, schema]) => [name, nullable(relaxSchema(schema, "schema"))]),
-      );
-    } else if (key === "items" || key === "additionalProperties") {
-      result[key] = relaxSchema(child, "schema");
-    } else {
-      result[key] = child;
+    if (!isSchemaNode(value)) return value;
+    if (kind === "map") {
+        return Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, relaxSchema(schema, "schema")]));
     }
-  }
-  return result;
+    if (isAnyValue(value)) return {};
+    const result: SchemaNode = {};
+    for (const [key, child] of Object.entries(value)) {
+        if (key === "$ref" && typeof child === "string") {
+            result.$ref = `${SPEC_SCHEMA_KEY}${child}`;
+        } else if (key === "enum" && Array.isArray(child) && child.every((option) => typeof option === "string")) {
+            result.enumIgnoringCase = child;
+        } else if (key === "properties") {
+            result.properties = Object.fromEntries(
+                Object.entries(child as SchemaNode).map(([name, schema]) => [name, nullable(relaxSchema(schema, "schema"))]),
+            );
+        } else if (key === "items" || key === "additionalProperties") {
+            result[key] = relaxSchema(child, "schema");
+        } else {
+            result[key] = child;
+        }
+    }
+    return result;
 }
 
 function nullable(schema: unknown): unknown {
-  if (!isSchemaNode(schema) || Object.keys(schema).length === 0) return schema;
-  if (typeof schema.type === "string") return { ...schema, type: [schema.type, "null"] };
-  return { anyOf: [schema, { type: "null" }] };
+    if (!isSchemaNode(schema) || Object.keys(schema).length === 0) return schema;
+    if (typeof schema.type === "string") return { ...schema, type: [schema.type, "null"] };
+    return { anyOf: [schema, { type: "null" }] };
 }

@@ -43,7 +43,8 @@ function twinErrors(twin: string, content: Record<string, unknown> | undefined, 
     const twinContent = content?.[twin] as { "properties.desired"?: { schemaVersion?: unknown } } | undefined;
     const version = twinContent?.["properties.desired"]?.schemaVersion;
     const schema = typeof version === "string" ? schemas[version] : undefined;
-    if (!schema) return [`${twin}: no official schema for schemaVersion ${JSON.stringify(version)} (known: ${Object.keys(schemas).join(", ")})`];
+    if (!schema)
+        return [`${twin}: no official schema for schemaVersion ${JSON.stringify(version)} (known: ${Object.keys(schemas).join(", ")})`];
     // The per-version schemas describe the twin under its own key: { "$edgeAgent": { "properties.desired": ... } }.
     return errorsAgainst(schema, { [twin]: twinContent });
 }

@@ -34,8 +34,12 @@ export function removeProject(dir: string): void {
 
 /** git in `cwd` with a throwaway identity and no signing, so commits work on any machine. */
 export function git(cwd: string, ...args: string[]): string {
-    return execFileSync("git", ["-c", "user.name=x", "-c", "user.email=x@y", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", ...args], {
-        cwd,
-        encoding: "utf8",
-    });
+    return execFileSync(
+        "git",
+        ["-c", "user.name=x", "-c", "user.email=x@y", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", ...args],
+        {
+            cwd,
+            encoding: "utf8",
+        },
+    );
 }

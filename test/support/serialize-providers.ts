@@ -27,8 +27,14 @@ async function main(): Promise<void> {
     // The state to diff against is what the provider created in a hub (the emulator's), not made up here.
     const hub = await startIotHubEmulator({ hubName: "serialize-hub" });
     try {
-        const created = await new EdgeDeploymentProvider(hub.registryFactory, FAST_RETRY).create(deploymentInputs(hub.connectionString, { mode: "fleet" }));
-        const diff = await deployment.handler.diff(created.id, created.outs, deploymentInputs(hub.connectionString, { mode: "fleet", content: manifestFor(IMAGE_B) }));
+        const created = await new EdgeDeploymentProvider(hub.registryFactory, FAST_RETRY).create(
+            deploymentInputs(hub.connectionString, { mode: "fleet" }),
+        );
+        const diff = await deployment.handler.diff(
+            created.id,
+            created.outs,
+            deploymentInputs(hub.connectionString, { mode: "fleet", content: manifestFor(IMAGE_B) }),
+        );
         const numbers = await load(new ModelVersionNumberProvider());
         const first = await numbers.handler.create({ modelName: "m", sha256: "a".repeat(64) });
         const next = await numbers.handler.update(first.id, first.outs, { modelName: "m", sha256: "b".repeat(64) });

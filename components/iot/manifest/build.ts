@@ -53,7 +53,12 @@ export function buildManifest(input: ManifestInput): DeploymentManifest {
         modules[sensor.name] = sensorModule(sensor, problems);
     }
     const routes = buildRoutes(input, problems);
-    const edgeHubSettings = settings("edgeHub", `mcr.microsoft.com/azureiotedge-hub:${input.edgeRuntimeVersion}`, EDGE_HUB_CREATE_OPTIONS, problems);
+    const edgeHubSettings = settings(
+        "edgeHub",
+        `mcr.microsoft.com/azureiotedge-hub:${input.edgeRuntimeVersion}`,
+        EDGE_HUB_CREATE_OPTIONS,
+        problems,
+    );
     if (problems.length > 0) throw manifestError(problems);
 
     const manifest: DeploymentManifest = {
@@ -75,7 +80,10 @@ export function buildManifest(input: ManifestInput): DeploymentManifest {
                         },
                     },
                     systemModules: {
-                        edgeAgent: { type: "docker", settings: { image: `mcr.microsoft.com/azureiotedge-agent:${input.edgeRuntimeVersion}` } },
+                        edgeAgent: {
+                            type: "docker",
+                            settings: { image: `mcr.microsoft.com/azureiotedge-agent:${input.edgeRuntimeVersion}` },
+                        },
                         edgeHub: { type: "docker", status: "running", restartPolicy: "always", settings: edgeHubSettings },
                     },
                     modules,
@@ -120,7 +128,12 @@ function sensorModule(sensor: SensorModuleInput, problems: ManifestProblem[]): E
     };
 }
 
-function settings(moduleName: string, image: string, createOptions: CreateOptions | undefined, problems: ManifestProblem[]): ModuleSettings {
+function settings(
+    moduleName: string,
+    image: string,
+    createOptions: CreateOptions | undefined,
+    problems: ManifestProblem[],
+): ModuleSettings {
     if (createOptions === undefined) return { image };
     try {
         return { image, ...splitCreateOptions(createOptions) };
@@ -143,14 +156,25 @@ function buildRoutes(input: ManifestInput, problems: ManifestProblem[]): Record<
     const into = `INTO BrokeredEndpoint("/modules/${scoring.name}/inputs/${scoring.inputName}")`;
     for (const source of input.telemetry ?? (sensor ? [{ kind: "sensor" as const }] : [])) {
         if (source.kind === "sensor") {
-            if (!sensor) problems.push({ kind: "route", name: SENSOR_ROUTE_NAME, field: "telemetry", rule: "routes the simulated sensor, but no sensor is deployed" });
+            if (!sensor)
+                problems.push({
+                    kind: "route",
+                    name: SENSOR_ROUTE_NAME,
+                    field: "telemetry",
+                    rule: "routes the simulated sensor, but no sensor is deployed",
+                });
             else routes[SENSOR_ROUTE_NAME] = `FROM /messages/modules/${sensor.name}/outputs/${SENSOR_OUTPUT} ${into}`;
         } else if (source.kind === "leafDevices") {
             routes[LEAF_DEVICES_ROUTE_NAME] = `FROM /messages/* WHERE ${LEAF_DEVICES_CONDITION} ${into}`;
         } else {
             const name = `${source.module.replace(/[^A-Za-z0-9]/g, "")}ToScoring`;
             if (source.module === scoring.name) {
-                problems.push({ kind: "route", name, field: "telemetry", rule: "would route the scoring module's own output back into its input" });
+                problems.push({
+                    kind: "route",
+                    name,
+                    field: "telemetry",
+                    rule: "would route the scoring module's own output back into its input",
+                });
             } else {
                 routes[name] = `FROM /messages/modules/${source.module}/outputs/${source.output} ${into}`;
             }

@@ -71,16 +71,16 @@ export function splitCreateOptions(options: CreateOptions): Record<string, strin
 
 /** The create options text edgeAgent would read from module settings ("" when there are none). */
 export function joinCreateOptions(settings: Record<string, unknown>): string {
-    const keys = Object.keys(settings)
-        .filter(isCreateOptionsKey)
-        .sort(byOrdinalIgnoringCase);
+    const keys = Object.keys(settings).filter(isCreateOptionsKey).sort(byOrdinalIgnoringCase);
     if (keys.length > CREATE_OPTIONS_MAX_CHUNKS) {
         throw new CreateOptionsError(`${keys.length} chunks; edgeAgent reads at most ${CREATE_OPTIONS_MAX_CHUNKS} and drops the rest`);
     }
     keys.forEach((key, index) => {
         // edgeAgent matches the names ignoring case, as the schema's (createoptions|createOptions) does.
         if (key.toLowerCase() !== createOptionsKey(index).toLowerCase()) {
-            throw new CreateOptionsError(`chunk ${index} is "${key}"; edgeAgent expects "${createOptionsKey(index)}" (no gaps, two-digit numbers)`);
+            throw new CreateOptionsError(
+                `chunk ${index} is "${key}"; edgeAgent expects "${createOptionsKey(index)}" (no gaps, two-digit numbers)`,
+            );
         }
     });
     return keys

@@ -10,13 +10,7 @@ export {
     UPSTREAM_ROUTE_NAME,
 } from "./build";
 export { parseRoute } from "./routes";
-export {
-    CREATE_OPTIONS_MAX_CHUNKS,
-    createOptionsKey,
-    joinCreateOptions,
-    splitCreateOptions,
-    TWIN_VALUE_MAX_BYTES,
-} from "./createOptions";
+export { CREATE_OPTIONS_MAX_CHUNKS, createOptionsKey, joinCreateOptions, splitCreateOptions, TWIN_VALUE_MAX_BYTES } from "./createOptions";
 export { imageReferenceProblem, isPinnedByDigest } from "./imageReference";
 export { formatProblem } from "./problems";
 export type { ManifestProblem, ProblemKind } from "./problems";

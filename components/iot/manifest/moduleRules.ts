@@ -46,7 +46,12 @@ export function checkEnums(name: string, module: Json, report: Report): void {
         report("module", name, "status", `is ${JSON.stringify(module.status)}; must be one of ${MODULE_STATUSES.join(", ")}`);
     }
     if (!(RESTART_POLICIES as readonly unknown[]).includes(module.restartPolicy)) {
-        report("module", name, "restartPolicy", `is ${JSON.stringify(module.restartPolicy)}; must be one of ${RESTART_POLICIES.join(", ")}`);
+        report(
+            "module",
+            name,
+            "restartPolicy",
+            `is ${JSON.stringify(module.restartPolicy)}; must be one of ${RESTART_POLICIES.join(", ")}`,
+        );
     }
 }
 
@@ -57,7 +62,8 @@ function checkEnv(name: string, env: unknown, report: Report): void {
         return;
     }
     for (const [variable, entry] of Object.entries(variables)) {
-        if (!ENV_NAME.test(variable)) report("module", name, `env.${variable}`, "env names may not contain '+', '#', '$', '.' or whitespace");
+        if (!ENV_NAME.test(variable))
+            report("module", name, `env.${variable}`, "env names may not contain '+', '#', '$', '.' or whitespace");
         const value = record(entry)?.value;
         if (!["string", "number", "boolean"].includes(typeof value)) {
             report("module", name, `env.${variable}`, "must be { value } with a string, number or boolean");
@@ -80,7 +86,12 @@ export function checkSettings(name: string, value: unknown, report: Report): voi
         if (!isCreateOptionsKey(key)) {
             report("module", name, `settings.${key}`, "is not a module setting: settings hold only image and createOptions chunks");
         } else if (typeof chunk === "string" && utf8Length(chunk) > TWIN_VALUE_MAX_BYTES) {
-            report("module", name, `settings.${key}`, `is ${utf8Length(chunk)} bytes; IoT Hub takes at most ${TWIN_VALUE_MAX_BYTES} per value (split it over createOptions01..)`);
+            report(
+                "module",
+                name,
+                `settings.${key}`,
+                `is ${utf8Length(chunk)} bytes; IoT Hub takes at most ${TWIN_VALUE_MAX_BYTES} per value (split it over createOptions01..)`,
+            );
         }
     }
     try {

@@ -29,7 +29,12 @@ function checkInput(input: ManifestInput): ManifestProblem[] {
     const { name, image } = input.scoring;
     // A malformed image is reported by the manifest check; only a well-formed but movable one is reported here.
     if (imageReferenceProblem(image) === undefined && !isPinnedByDigest(image)) {
-        problems.push({ kind: "module", name, field: "settings.image", rule: "must be pinned by digest (…@sha256:<64 hex>) so a deployment names exact content" });
+        problems.push({
+            kind: "module",
+            name,
+            field: "settings.image",
+            rule: "must be pinned by digest (…@sha256:<64 hex>) so a deployment names exact content",
+        });
     }
     try {
         const manifest = buildManifest(input);
@@ -56,7 +61,11 @@ function checkScoringInput(manifest: DeploymentManifest, scoring: ManifestInput[
         if (sink.kind !== "module" || sink.module !== scoring.name || sink.input !== scoring.inputName) continue;
         delivered = true;
         if (condition === undefined && ownOutputs.some((output) => covers(source, output))) {
-            problems.push({ kind: "route", name, rule: `its source ${source} includes the ${scoring.name} module's own output, which would come back into its input` });
+            problems.push({
+                kind: "route",
+                name,
+                rule: `its source ${source} includes the ${scoring.name} module's own output, which would come back into its input`,
+            });
         }
     }
     if (!delivered) {
@@ -111,7 +120,12 @@ function checkTwins(content: Json, moduleNames: Set<string>, report: Report): vo
         }
         const size = twinSize(properties);
         if (size > TWIN_DESIRED_MAX_BYTES) {
-            report("twin", twin, "properties.desired", `is ${size} bytes as IoT Hub counts it; a module twin's desired properties are limited to ${TWIN_DESIRED_MAX_BYTES}`);
+            report(
+                "twin",
+                twin,
+                "properties.desired",
+                `is ${size} bytes as IoT Hub counts it; a module twin's desired properties are limited to ${TWIN_DESIRED_MAX_BYTES}`,
+            );
         }
         // Keys of the runtime twins are module, env, registry and route names, checked with their own rules.
         if (isRuntimeTwin) continue;
