@@ -11,11 +11,19 @@ peak memory of one do not leak into the other. Peak memory is the process's
 VmHWM (Linux): unlike ru_maxrss it does not carry over the parent's RSS from
 before exec.
 
+Then the HTTP front end: main.py in its own process, POST /score with the same
+messages from this process, over one kept-alive connection and with a new
+connection per request, next to the in-process score.run figure of this run
+(target: kept-alive p50 under 1 ms).
+
 Usage: python bench.py [--repeat 5]
 """
 
 import argparse
+import http.client
 import json
+import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +32,8 @@ import time
 from pathlib import Path
 
 WARM_UP_CALLS = 20
+KEEP_ALIVE_TARGET_MS = 1.0
+SCORING_DIR = Path(__file__).resolve().parent
 VARIANTS = {
     "fast": "fast: JSON tree (score.py)",
     "tutorial": "tutorial: DataFrame + predict",
@@ -94,6 +104,58 @@ def interpreter_peak_rss_mib():
     return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) / 1024
 
 
+def http_latencies(port, messages, keep_alive):
+    """Latency of each POST /score, in ns, and its anomaly verdict; one connection for all, or one per request."""
+    latencies, anomalies = [], []
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10) if keep_alive else None
+    for index, message in enumerate(messages[:WARM_UP_CALLS] + messages):
+        before = time.perf_counter_ns()
+        if not keep_alive:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("POST", "/score", body=message, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        body = response.read()
+        if not keep_alive:
+            connection.close()
+        elapsed = time.perf_counter_ns() - before
+        if response.status != 200:
+            raise RuntimeError(f"POST /score answered {response.status}: {body[:200]!r}")
+        if index >= WARM_UP_CALLS:
+            latencies.append(elapsed)
+            anomalies.append(json.loads(body)["anomaly"])
+    if keep_alive:
+        connection.close()
+    return latencies, anomalies
+
+
+def measure_http(messages):
+    """{"keep-alive": (p50_ms, p99_ms, anomalies), "new connection": ...} against main.py in a child process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {name: value for name, value in os.environ.items() if not name.startswith("IOTEDGE_")}
+    server = subprocess.Popen([sys.executable, "main.py"], cwd=SCORING_DIR, env={**env, "PORT": str(port), "LOG_LEVEL": "WARNING"})
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("main.py did not start listening")
+                time.sleep(0.05)
+        results = {}
+        for label, keep_alive in (("keep-alive", True), ("new connection", False)):
+            latencies, anomalies = http_latencies(port, messages, keep_alive)
+            percentiles = statistics.quantiles(latencies, n=100)
+            results[label] = (percentiles[49] / 1e6, percentiles[98] / 1e6, anomalies)
+        return results
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def compare(repeat):
     import joblib
 
@@ -129,6 +191,22 @@ def compare(repeat):
     agreeing = sum(a == b for a, b in zip(fast["anomalies"], tutorial["anomalies"]))
     print(f"\np50 speed-up: {tutorial['p50_us'] / fast['p50_us']:.1f}x; "
           f"predictions agree on {agreeing}/{len(messages)} messages")
+
+    http = measure_http(messages)
+    print(f"\nHTTP POST /score: main.py in its own process, {len(messages)} requests from this one per row, "
+          f"{WARM_UP_CALLS} warm-up requests not timed\n")
+    print(f"{'path':32}{'p50 (ms)':>10}{'p99 (ms)':>10}{'per second':>12}")
+    print(f"{'in-process score.run (above)':32}{fast['p50_us'] / 1000:10.3f}{fast['p99_us'] / 1000:10.3f}"
+          f"{1e6 / fast['p50_us']:12.0f}")
+    for label, (p50, p99, anomalies) in http.items():
+        name = "one kept-alive connection" if label == "keep-alive" else "new connection per request"
+        print(f"{name:32}{p50:10.3f}{p99:10.3f}{1000 / p50:12.0f}")
+        if anomalies != fast["anomalies"]:
+            raise SystemExit(f"HTTP ({label}) predictions differ from score.run's")
+    keep_alive_p50 = http["keep-alive"][0]
+    verdict = "met" if keep_alive_p50 < KEEP_ALIVE_TARGET_MS else "MISSED"
+    print(f"\nkept-alive p50 {keep_alive_p50:.3f} ms: target under {KEEP_ALIVE_TARGET_MS:g} ms {verdict}; "
+          f"HTTP predictions agree with score.run on all {len(messages)} messages")
 
 
 def main():

@@ -22,6 +22,10 @@ def _error(message):
 class ScoringRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: callers posting a stream reuse one connection
     server_version = "edgeml-scoring"
+    # TCP_NODELAY on the accepted socket. With Nagle's algorithm on, a reply that leaves in more than one send
+    # waits for the client's delayed ACK (~40 ms) on a kept-alive connection; _reply sends once anyway, and this
+    # keeps any other write (send_error) from waiting either.
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         if self.path.split("?", 1)[0] == "/":
@@ -49,15 +53,20 @@ class ScoringRequestHandler(BaseHTTPRequestHandler):
         self._reply(outcome.status, outcome.body)
 
     def _reply(self, status, body, close=False):
+        """Status line, headers and body in one write (BaseHTTPRequestHandler would send headers and body apart)."""
         payload = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
+        self.log_request(status)
+        head = [
+            f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}",
+            f"Server: {self.version_string()}",
+            f"Date: {self.date_time_string()}",
+            "Content-Type: application/json; charset=utf-8",
+            f"Content-Length: {len(payload)}",
+        ]
         if close:
-            self.send_header("Connection", "close")
+            head.append("Connection: close")
             self.close_connection = True
-        self.end_headers()
-        self.wfile.write(payload)
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
 
     def log_message(self, format, *args):
         # Per-request access logs would flood an edge device's log; keep them at debug.

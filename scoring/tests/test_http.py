@@ -1,8 +1,10 @@
 import http.client
 import json
 import os
+import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -106,6 +108,61 @@ def test_one_connection_keeps_scoring_after_a_bad_request(server, hot_message):
         statuses.append(response.status)
     connection.close()
     assert statuses == [400, 200, 200]
+
+
+class _CountingSocket:
+    """An accepted socket that records each sendall (the only way BaseHTTPRequestHandler's wfile writes) and
+    whether Nagle's algorithm was off at the time."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self.sends = []
+
+    def sendall(self, data):
+        self.sends.append((bytes(data), bool(self._sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))))
+        return self._sock.sendall(data)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+def test_each_reply_leaves_in_one_send_with_nagle_off(server, hot_message):
+    # Headers and body sent apart, with Nagle's algorithm on, made every kept-alive request wait ~40 ms for the
+    # client's delayed ACK.
+    accepted = []
+    plain_get_request = server.get_request
+
+    def get_request():
+        sock, address = plain_get_request()
+        accepted.append(_CountingSocket(sock))
+        return accepted[-1], address
+
+    server.get_request = get_request
+    connection = http.client.HTTPConnection(*server.server_address, timeout=5)
+    for method, path, body in [("POST", "/score", json.dumps(hot_message)), ("POST", "/score", "garbage"), ("GET", "/", None)]:
+        connection.request(method, path, body=body)
+        response = connection.getresponse()
+        response.read()
+    connection.close()
+    [sock] = accepted
+    assert len(sock.sends) == 3
+    for sent, nodelay in sock.sends:
+        assert nodelay
+        head, _, body = sent.partition(b"\r\n\r\n")
+        assert int(re.search(rb"Content-Length: (\d+)", head).group(1)) == len(body) > 0
+
+
+def test_kept_alive_requests_do_not_wait_for_delayed_acks(server, hot_message):
+    connection = http.client.HTTPConnection(*server.server_address, timeout=5)
+    latencies = []
+    for _ in range(30):
+        started = time.perf_counter()
+        connection.request("POST", "/score", body=json.dumps(hot_message))
+        connection.getresponse().read()
+        latencies.append(time.perf_counter() - started)
+    connection.close()
+    # A delayed ACK is ~40 ms; a reply that does not wait for one takes well under a millisecond here.
+    assert statistics.median(latencies) < 0.02, f"median {statistics.median(latencies) * 1000:.1f} ms"
 
 
 def _free_port():

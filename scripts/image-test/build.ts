@@ -1,12 +1,12 @@
 // `docker build` of a scoring context with either builder, and the staged bring-your-own context: scoring/ with a
-// registered model's file downloaded into it from a blob service (the offline blob emulator), as `pulumi up` stages
-// it for `existingModel`.
+// registered model's file downloaded into it from a blob service (Azurite, as the offline engine runs it), as
+// `pulumi up` stages it for `existingModel`.
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { stageBuildContext } from "../../components/image";
 import { MODEL_FILE_IN_CONTEXT } from "../../components/config";
-import { startBlobEmulator } from "../../offline/blob-emulator";
+import { startAzurite } from "../../offline/azurite";
 import { mustRun } from "./host";
 
 export type Builder = "buildkit" | "classic";
@@ -32,7 +32,7 @@ export async function dockerBuild(options: {
 
 /**
  * scoring/ staged into `destination` with a registered model's model.json (a valid tree with other bytes than the
- * local file) downloaded over a SAS from the blob emulator; returns the model's sha256.
+ * local file) downloaded with a read-only SAS from Azurite; returns the model's sha256.
  */
 export async function stageRegisteredModelContext(
     scoringDir: string,
@@ -41,10 +41,14 @@ export async function stageRegisteredModelContext(
 ): Promise<{ modelSha256: string }> {
     const local = fs.readFileSync(path.join(scoringDir, MODEL_FILE_IN_CONTEXT), "utf8");
     const registered = Buffer.from(local.replace(/"trainingRows": \d+/, '"trainingRows": 4242'));
-    const sasToken = "sv=2022-11-02&sr=c&sp=r&se=2030-01-01T00%3A00%3A00Z&spr=https&sig=image-test";
     const blobName = `edgeml/models/temperature-anomaly/${version}/model.json`;
-    const storage = await startBlobEmulator({ blobs: { [`azureml-blobstore-image-test/${blobName}`]: registered }, sasToken });
+    const storage = await startAzurite();
     try {
+        await storage.putBlob("azureml-blobstore-image-test", blobName, registered);
+        const sasToken = storage.containerSas("azureml-blobstore-image-test", {
+            permissions: "r",
+            expiry: new Date(Date.now() + 3600_000),
+        });
         await stageBuildContext({
             context: scoringDir,
             destination,

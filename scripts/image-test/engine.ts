@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { Background, Cleanup, isAlive, mustRun, run, startBackground, stopBackground, tail } from "./host";
+import { Background, Cleanup, isAlive, mountsUnder, mustRun, run, startBackground, stopBackground, tail } from "./host";
 
 export class EngineError extends Error {
     constructor(
@@ -115,7 +115,10 @@ async function freeBridge(): Promise<{ name: string; address: string; cidr: stri
 export async function startDockerd(options: { dataRoot: string; runDir: string; cleanup: Cleanup }): Promise<Dockerd> {
     const bridge = await freeBridge();
     await mustRun("ip", ["link", "add", "name", bridge.name, "type", "bridge"]);
-    options.cleanup.add(`delete bridge ${bridge.name}`, () => void run("ip", ["link", "delete", bridge.name]));
+    options.cleanup.add(
+        `delete bridge ${bridge.name}`,
+        async () => void (await run("ip", ["link", "delete", bridge.name], { cleanup: true })),
+    );
     await mustRun("ip", ["addr", "add", bridge.cidr, "dev", bridge.name]);
     await mustRun("ip", ["link", "set", bridge.name, "up"]);
 
@@ -160,7 +163,7 @@ export async function startDockerd(options: { dataRoot: string; runDir: string; 
             // dockerd leaves its default network namespace (exec-root/netns/default) mounted after it exits (and, killed,
             // its layers under the data root).
             for (const mountPoint of [...mountsUnder(execRoot), ...mountsUnder(options.dataRoot)].reverse())
-                await run("umount", ["-l", mountPoint]);
+                await run("umount", ["-l", mountPoint], { cleanup: true });
         };
         const engine = new Engine(socketPath);
         if (await ready(engine, dockerd, 60_000)) {
@@ -177,15 +180,6 @@ export async function startDockerd(options: { dataRoot: string; runDir: string; 
         lastError = `dockerd --storage-driver=${storageDriver} did not start:\n${tail(logFile, 15)}`;
     }
     throw new Error(lastError);
-}
-
-/** Mount points at or below `dir`, outermost first (from /proc/self/mounts; octal escapes decoded). */
-function mountsUnder(dir: string): string[] {
-    return fs
-        .readFileSync("/proc/self/mounts", "utf8")
-        .split("\n")
-        .map((line) => (line.split(" ")[1] ?? "").replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
-        .filter((mountPoint) => mountPoint === dir || mountPoint.startsWith(`${dir}/`));
 }
 
 async function ready(engine: Engine, dockerd: Background, timeoutMs: number): Promise<boolean> {

@@ -17,10 +17,18 @@ export interface RunOptions {
     /** Appends stdout and stderr to this file instead of keeping them (long outputs: apt, debootstrap, builds). */
     logFile?: string;
     timeoutMs?: number;
+    /** A cleanup step's command (umount, ip link delete): it runs after a signal too. */
+    cleanup?: boolean;
 }
+
+// Commands running now (pip, debootstrap, docker build, ...): a signal's cleanup stops them first, by PID, and
+// no new one starts after a signal but the cleanup's own.
+const running = new Set<ChildProcess>();
+let interrupted = false;
 
 /** Runs a command to its end; never throws for a non-zero exit (see mustRun). */
 export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+    if (interrupted && !options.cleanup) return Promise.reject(new Error(`interrupted: not starting ${command}`));
     return new Promise((resolve, reject) => {
         const log = options.logFile ? fs.openSync(options.logFile, "a") : undefined;
         const child = spawn(command, args, {
@@ -28,17 +36,20 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
             cwd: options.cwd,
             stdio: [options.input === undefined ? "ignore" : "pipe", log ?? "pipe", log ?? "pipe"],
         });
+        running.add(child);
         let stdout = "";
         let stderr = "";
         child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
         child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
         const timer = options.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), options.timeoutMs) : undefined;
         child.on("error", (error) => {
+            running.delete(child);
             if (timer) clearTimeout(timer);
             if (log !== undefined) fs.closeSync(log);
             reject(error);
         });
         child.on("close", (code, signal) => {
+            running.delete(child);
             if (timer) clearTimeout(timer);
             if (log !== undefined) fs.closeSync(log);
             resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
@@ -91,8 +102,14 @@ export async function installMissingPackages(logFile: string): Promise<string[]>
     const missing = new Set(Object.entries(REQUIRED_COMMANDS).flatMap(([command, pkg]) => (hasCommand(command) ? [] : [pkg])));
     if (!fs.existsSync("/usr/bin/docker") && !hasCommand("docker")) missing.add("docker.io");
     if ((await run("python3", ["-c", "import venv, ensurepip"]).catch(() => ({ code: 1 }))).code !== 0) missing.add("python3-venv");
-    if (missing.size === 0) return [];
-    if (!hasCommand("apt-get")) throw new Error(`missing ${[...missing].join(", ")} and no apt-get to install them with`);
+    await aptInstall([...missing], logFile);
+    return [...missing];
+}
+
+/** apt-get install of `packages` (none: nothing), refusing the service starts their install scripts would make. */
+export async function aptInstall(packages: string[], logFile: string): Promise<void> {
+    if (packages.length === 0) return;
+    if (!hasCommand("apt-get")) throw new Error(`missing ${packages.join(", ")} and no apt-get to install them with`);
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     // Debian's docker.io and docker-registry start system services on install; the test runs its own daemons and
     // must leave none behind, so (unless the machine has its own policy) service starts are refused meanwhile.
@@ -104,11 +121,10 @@ export async function installMissingPackages(logFile: string): Promise<string[]>
         });
     try {
         await mustRun("apt-get", ["update", "-q"], { env, logFile });
-        await mustRun("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing], { env, logFile });
+        await mustRun("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...packages], { env, logFile });
     } finally {
         if (ownPolicy) fs.rmSync(policy, { force: true });
     }
-    return [...missing];
 }
 
 /** A background process this test started, known by its PID. */
@@ -150,6 +166,40 @@ export function isAlive(pid: number): boolean {
     }
 }
 
+/** SIGTERM to each command still running (by its PID), then SIGKILL after 5 s; resolves once they have ended. */
+async function stopRunningCommands(): Promise<void> {
+    await Promise.all(
+        [...running].map(async (child) => {
+            const ended = new Promise<void>((resolve) => child.once("close", () => resolve()));
+            if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+            process.kill(child.pid, "SIGTERM");
+            const timer = setTimeout(() => child.pid !== undefined && isAlive(child.pid) && process.kill(child.pid, "SIGKILL"), 5_000);
+            await ended;
+            clearTimeout(timer);
+        }),
+    );
+}
+
+/** Mount points at or below `dir`, outermost first (from /proc/self/mounts; octal escapes decoded). */
+export function mountsUnder(dir: string): string[] {
+    return fs
+        .readFileSync("/proc/self/mounts", "utf8")
+        .split("\n")
+        .map((line) => (line.split(" ")[1] ?? "").replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
+        .filter((mountPoint) => mountPoint === dir || mountPoint.startsWith(`${dir}/`));
+}
+
+/**
+ * Removes a folder this test made, after unmounting whatever is mounted below it (dockerd's network namespace, or
+ * the /proc, /sys and /dev an interrupted debootstrap left in its tree), so the removal never reaches into a mount.
+ */
+export async function removeTree(dir: string): Promise<void> {
+    for (const mountPoint of mountsUnder(dir).reverse()) await run("umount", ["-l", mountPoint], { cleanup: true });
+    const left = mountsUnder(dir);
+    if (left.length > 0) throw new Error(`not removing ${dir}: still mounted below it: ${left.join(", ")}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+}
+
 /** A TCP port free on `host` right now. */
 export function freePort(host = "127.0.0.1"): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -180,6 +230,7 @@ export class Cleanup {
         for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
             process.once(signal, () => {
                 console.log(`\n${signal}: stopping what this test started`);
+                interrupted = true;
                 void this.run().finally(() => process.exit(130));
             });
         }
@@ -191,6 +242,7 @@ export class Cleanup {
 
     run(): Promise<void> {
         this.running ??= (async () => {
+            await stopRunningCommands();
             for (const step of this.steps.reverse()) {
                 try {
                     await step.undo();

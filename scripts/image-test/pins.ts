@@ -60,10 +60,11 @@ export async function resolvePins(options: {
         // --retries 0: the default index is unreachable offline and should cost nothing.
         const args = ["-m", "pip", "download", "--retries", "0", "--disable-pip-version-check", "--only-binary=:all:", ...target];
         const result = await run(options.python, [...args, "-c", constraints, "-d", options.wheelhouse, pin]);
+        const output = `${result.stdout}\n${result.stderr}`;
         // Either the pin itself or a dependency is not there ("No matching distribution"), or the dependency's own pin
         // is not ("deprecation 2.1.0 depends on packaging / The user requested (constraint) packaging==24.1").
-        const missing = (/No matching distribution found for (\S+)/.exec(result.stderr) ??
-            /The user requested \(constraint\) (\S+)/.exec(result.stderr))?.[1];
+        const missing = (/No matching distribution found for (\S+)/.exec(output) ??
+            /The user requested \(constraint\) (\S+)/.exec(output))?.[1];
         const reason = missing && pinName(missing) !== pinName(pin) ? `needs ${missing}, which the index lacks` : "not in the index";
         return result.code === 0 ? undefined : reason;
     });
