@@ -55,6 +55,7 @@ const image = new ScoringImage("scoring", {
     baseImage: config.image.baseImage,
     modelName: model.modelName,
     modelVersion: model.modelVersion,
+    modelSha256: model.modelSha256,
     // A model a training run registered is downloaded into a staged copy of the context under out/<stack>/.
     registeredModel: config.model.existing
         ? {

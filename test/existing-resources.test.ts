@@ -141,6 +141,8 @@ describe("existing resources", () => {
                 BASE_IMAGE: "python:3.11-slim",
                 MODEL_NAME: "anomaly",
                 MODEL_VERSION: "7",
+                // The offline registration records no sha256 property, as a run that registered it elsewhere may not.
+                MODEL_SHA256: "unrecorded",
             });
         });
 

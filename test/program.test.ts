@@ -81,6 +81,8 @@ describe("the program", () => {
                 const args = (image.inputs.build as any).args;
                 assert.strictEqual(args.MODEL_NAME, version.inputs.name);
                 assert.strictEqual(args.MODEL_VERSION, version.inputs.version);
+                // The file's hash is on the image too (label edgeml.model.sha256), as it is on the version.
+                assert.strictEqual(args.MODEL_SHA256, (version.inputs.properties as any).properties.sha256);
                 assert.strictEqual(run.plan.outputs.modelVersion, version.inputs.version);
             });
 

@@ -102,7 +102,8 @@ describe("ScoringImage", () => {
                     platform: "linux/arm64",
                     baseImage: "python:3.11-slim",
                     modelName: "temperature-anomaly",
-                    modelVersion: "abc123",
+                    modelVersion: "3",
+                    modelSha256: "a".repeat(64),
                 });
                 return { imageRef: image.imageRef };
             },
@@ -113,7 +114,12 @@ describe("ScoringImage", () => {
         assert.deepStrictEqual(built.inputs.registry, { server: "testacr.azurecr.io", username: "testacr", password: "[secret]" });
         const build = built.inputs.build as Record<string, any>;
         assert.strictEqual(build.platform, "linux/arm64");
-        assert.deepStrictEqual(build.args, { BASE_IMAGE: "python:3.11-slim", MODEL_NAME: "temperature-anomaly", MODEL_VERSION: "abc123" });
+        assert.deepStrictEqual(build.args, {
+            BASE_IMAGE: "python:3.11-slim",
+            MODEL_NAME: "temperature-anomaly",
+            MODEL_VERSION: "3",
+            MODEL_SHA256: "a".repeat(64),
+        });
         assert.strictEqual(built.parent, resourceOfType(plan, "edgeml:image:ScoringImage").urn);
         assert.match(String(plan.outputs.imageRef), /^testacr\.azurecr\.io\/edgeml\/scoring@sha256:[0-9a-f]{64}$/);
         assert.ok(!JSON.stringify(plan).includes("not-a-real-password"));

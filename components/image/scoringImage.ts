@@ -29,6 +29,8 @@ export interface ScoringImageArgs {
     modelName: pulumi.Input<string>;
     /** Registered version the image carries (known only after reading `name@latest`); part of the tag. */
     modelVersion: pulumi.Input<string>;
+    /** sha256 of the model file, recorded as the label edgeml.model.sha256 beside name and version. */
+    modelSha256: pulumi.Input<string>;
     /**
      * A model registered elsewhere (a training run's) to carry instead of the context's own model file: the
      * context is staged into `stagingDir` (relative to projectDir) with that model's file downloaded into it.
@@ -49,7 +51,12 @@ export class ScoringImage extends pulumi.ComponentResource {
     constructor(name: string, args: ScoringImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("image", "ScoringImage"), name, {}, opts);
 
-        const buildArgs = pulumi.output({ BASE_IMAGE: args.baseImage, MODEL_NAME: args.modelName, MODEL_VERSION: args.modelVersion });
+        const buildArgs = pulumi.output({
+            BASE_IMAGE: args.baseImage,
+            MODEL_NAME: args.modelName,
+            MODEL_VERSION: args.modelVersion,
+            MODEL_SHA256: args.modelSha256,
+        });
         const { context, contextHash } = args.registeredModel ? this.stage(args, args.registeredModel) : localContext(args);
         this.tag = pulumi
             .all([contextHash, buildArgs])

@@ -34,6 +34,8 @@ export class ModelRegistration extends pulumi.ComponentResource {
     public readonly modelVersion: pulumi.Output<string>;
     public readonly modelUri: pulumi.Output<string>;
     public readonly modelVersionId: pulumi.Output<string>;
+    /** sha256 of the model file (as its registration records it; "unrecorded" for one registered without it). */
+    public readonly modelSha256: pulumi.Output<string>;
 
     constructor(name: string, args: ModelRegistrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("ml", "ModelRegistration"), name, {}, opts);
@@ -42,7 +44,9 @@ export class ModelRegistration extends pulumi.ComponentResource {
         this.modelVersion = registered.modelVersion;
         this.modelUri = registered.modelUri;
         this.modelVersionId = registered.modelVersionId;
+        this.modelSha256 = registered.modelSha256;
         this.registerOutputs({
+            modelSha256: this.modelSha256,
             modelName: this.modelName,
             modelVersion: this.modelVersion,
             modelUri: this.modelUri,
@@ -109,6 +113,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
             modelVersion: pulumi.all([version.name, versionNumber]).apply(([, number]) => number),
             modelUri,
             modelVersionId: version.id,
+            modelSha256: pulumi.output(model.file.sha256),
         };
     }
 
@@ -147,6 +152,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
                 return p.modelUri;
             }),
             modelVersionId: version.id,
+            modelSha256: version.properties.apply((p) => p.properties?.sha256 ?? "unrecorded"),
         };
     }
 }
@@ -156,6 +162,7 @@ interface RegisteredModel {
     modelVersion: pulumi.Output<string>;
     modelUri: pulumi.Output<string>;
     modelVersionId: pulumi.Output<string>;
+    modelSha256: pulumi.Output<string>;
 }
 
 /** The model reference suffix that follows the newest registered version. */
