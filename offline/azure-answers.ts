@@ -40,8 +40,6 @@ import {
 import { OfflineAcrTokens } from "./acr-tokens";
 import { IotHubEmulator, startIotHubEmulator } from "./iothub-emulator";
 import { SECRET_SIG, SIG, UNKNOWN_VALUE, unwrapSecrets } from "./wire-format";
-// The SDK's own sentinel for a value not known in a dry run, to recognise it in the inputs the mocks receive.
-import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { isUnknown } from "@pulumi/pulumi/output";
 import type { dynamic } from "@pulumi/pulumi";
 import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
@@ -224,7 +222,7 @@ function deepMerge(base: Record<string, unknown>, override: Record<string, unkno
 
 function answerResource(args: MockResourceArgs, wireInputs: Record<string, unknown>): MockResourceResult | Promise<MockResourceResult> {
     if (args.id) return readExisting(args.type, args.id);
-    if (previewing && args.custom) return previewCreate(args);
+    if (previewing && args.custom) return previewCreate(args, wireInputs);
     if (args.type === DOCKER_IMAGE_TYPE) return dockerImage(args.inputs);
     if (DYNAMIC_PROVIDERS.has(args.type)) return dynamicResource(args, wireInputs);
     if (args.type === AZURE_TYPES.resourceGroup.token) {
@@ -256,17 +254,11 @@ const COMPLETED_OBJECTS = ["properties", "sku", "identity"];
  * Dynamic resources' inputs are still checked by their provider (the engine calls check in a preview, not create);
  * outputs left out of the state are unknown to the program, as the SDK treats missing outputs in a dry run.
  */
-async function previewCreate(args: MockResourceArgs): Promise<MockResourceResult> {
+async function previewCreate(args: MockResourceArgs, wireInputs: Record<string, unknown>): Promise<MockResourceResult> {
     const inputs = withUnknownsAsWireValues(args.inputs) as Record<string, unknown>;
     if (DYNAMIC_PROVIDERS.has(args.type)) {
         const checked = await DYNAMIC_PROVIDERS.get(args.type)!().check!(undefined, inputs);
-        if (checked.failures && checked.failures.length > 0) {
-            throw new CheckFailedError(
-                checked.failures
-                    .map(({ property, reason }) => `${args.type} resource '${args.name}': property ${property} has a problem: ${reason}`)
-                    .join("\n"),
-            );
-        }
+        if (checked.failures && checked.failures.length > 0) throw checkFailed(args, inputs, wireInputs, checked.failures);
         return { id: undefined, state: inputs };
     }
     const azureNative = args.type.startsWith("azure-native:");
@@ -277,7 +269,7 @@ async function previewCreate(args: MockResourceArgs): Promise<MockResourceResult
 /** The SDK's unknown sentinel as the wire value a provider receives for it (what a dynamic provider's check sees). */
 function withUnknownsAsWireValues(value: unknown): unknown {
     // The SDK's sentinel lives in its output module (rpc has only the wire string); an unknown id arrives as it.
-    if (value === (rpc as unknown as { unknown: unknown }).unknown || isUnknown(value)) return UNKNOWN_VALUE;
+    if (isUnknown(value)) return UNKNOWN_VALUE;
     if (Array.isArray(value)) return value.map(withUnknownsAsWireValues);
     if (value === null || typeof value !== "object") return value;
     return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withUnknownsAsWireValues(inner)]));
@@ -564,19 +556,27 @@ const DYNAMIC_PROVIDERS = new Map<string, () => dynamic.ResourceProvider>([
 /** The ones that talk to an IoT Hub (serviceConnectionString input): their hub's emulator must be listening. */
 const HUB_TYPES = new Set([EDGE_DEVICE_TYPE, EDGE_DEPLOYMENT_TYPE]);
 
+/** A provider's check failures, worded as the Pulumi engine reports them; secret values are never quoted. */
+function checkFailed(
+    args: MockResourceArgs,
+    inputs: Record<string, unknown>,
+    wireInputs: Record<string, unknown>,
+    failures: dynamic.CheckFailure[],
+): CheckFailedError {
+    const isSecret = (name: string) => (wireInputs[name] as Record<string, unknown> | undefined)?.[SIG] === SECRET_SIG;
+    const problem = ({ property, reason }: dynamic.CheckFailure) => {
+        if (!property) return `${args.type} resource '${args.name}' has a problem: ${reason}`;
+        const value = isSecret(property) ? SECRET_MARKER : JSON.stringify(inputs[property]);
+        return `${args.type} resource '${args.name}': property ${property}${value === undefined ? "" : ` value ${value}`} has a problem: ${reason}`;
+    };
+    return new CheckFailedError(failures.map(problem).join("\n"));
+}
+
 /** Runs the real provider as the dynamic provider host would: check, then create with the checked inputs. */
 async function dynamicResource(args: MockResourceArgs, wireInputs: Record<string, unknown>): Promise<MockResourceResult> {
     const provider = DYNAMIC_PROVIDERS.get(args.type)!();
     const checked = await provider.check!(undefined, args.inputs);
-    if (checked.failures && checked.failures.length > 0) {
-        const isSecret = (name: string) => (wireInputs[name] as Record<string, unknown> | undefined)?.[SIG] === SECRET_SIG;
-        const problem = ({ property, reason }: dynamic.CheckFailure) => {
-            if (!property) return `${args.type} resource '${args.name}' has a problem: ${reason}`;
-            const value = isSecret(property) ? SECRET_MARKER : JSON.stringify(args.inputs[property]);
-            return `${args.type} resource '${args.name}': property ${property}${value === undefined ? "" : ` value ${value}`} has a problem: ${reason}`;
-        };
-        throw new CheckFailedError(checked.failures.map(problem).join("\n"));
-    }
+    if (checked.failures && checked.failures.length > 0) throw checkFailed(args, args.inputs, wireInputs, checked.failures);
     const inputs = checked.inputs ?? args.inputs;
     const olds = REPLAYED_TYPES.has(args.type) ? previousStates.get(`${args.type}::${args.name}`) : undefined;
     if (olds) {
