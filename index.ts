@@ -34,6 +34,7 @@ const hub = new IotHub(
         subscriptionId: client.subscriptionId,
         edgeDevices: config.edgeDevices,
         deviceTags: config.deviceTags,
+        edgeRuntimeVersion: config.deployment.manifest.edgeRuntimeVersion,
     },
     stateful,
 );

@@ -8,7 +8,7 @@ export const IMAGE_B = `testacr.azurecr.io/edgeml/scoring@sha256:${"b".repeat(64
 
 export function manifestFor(image: string, env: Record<string, string> = {}): DeploymentManifest {
     return buildManifest({
-        edgeRuntimeVersion: "1.5",
+        edgeRuntimeVersion: "1.6",
         registry: { name: "testacr", loginServer: "testacr.azurecr.io", username: "testacr-pull", password: SECRET_MARKER },
         scoring: {
             name: "scoring",
@@ -19,7 +19,7 @@ export function manifestFor(image: string, env: Record<string, string> = {}): De
             inputName: "amlInput",
             outputName: "amlOutput",
         },
-        sensor: { name: "SimulatedTemperatureSensor", version: "1.5", env: { MessageCount: 500 } },
+        sensor: { name: "SimulatedTemperatureSensor", version: "1.6", env: { MessageCount: 500 } },
         storeAndForwardTimeToLiveSecs: 7200,
     });
 }

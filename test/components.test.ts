@@ -50,6 +50,7 @@ async function planHub(sizing: Omit<NewIotHub, "existing">) {
                 hub: { existing: false, ...sizing },
                 edgeDevices: ["edge-a", "edge-b"],
                 deviceTags: { environment: "test" },
+                edgeRuntimeVersion: "1.6",
             });
             return {};
         },

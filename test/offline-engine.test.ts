@@ -42,6 +42,7 @@ function testHub(name: string, edgeDevices: string[]): IotHub {
         hub: { existing: false, name, sku: "S1", units: 1, partitions: 2 },
         edgeDevices,
         deviceTags: {},
+        edgeRuntimeVersion: "1.6",
     });
 }
 

@@ -279,7 +279,17 @@ describe("delivery workflows (.github/workflows)", () => {
         }
     });
 
-    it("pulumi/actions runs on Node 20 after npm ci, with the Azure OIDC environment", () => {
+    it("runs .ci/run on each supported Node.js line, 22 and 24", () => {
+        for (const name of ["pull-request.yml", "deploy.yml"]) {
+            const jobs = Object.values(load(name).jobs).filter((job) => (job.steps ?? []).some((step) => /\.ci\/run/.test(step.run ?? "")));
+            assert.strictEqual(jobs.length, 1, `${name}: one job runs .ci/run`);
+            assert.deepStrictEqual(jobs[0].strategy?.matrix?.node, ["22", "24"], `${name}: a matrix of Node 22 and 24`);
+            const node = (jobs[0].steps ?? []).find((step) => step.uses?.startsWith("actions/setup-node@"));
+            assert.strictEqual(node?.with?.["node-version"], "${{ matrix.node }}", `${name}: setup-node takes the matrix's version`);
+        }
+    });
+
+    it("pulumi/actions runs on Node 24 after npm ci, with the Azure OIDC environment", () => {
         for (const file of workflowFiles()) {
             for (const run of pulumiRuns(load(path.basename(file)))) {
                 const where = `${path.basename(file)} ${run.jobId}`;
@@ -292,8 +302,8 @@ describe("delivery workflows (.github/workflows)", () => {
                 const node = before.find((step) => step.uses?.startsWith("actions/setup-node@"));
                 assert.match(
                     String(node?.with?.["node-version"]),
-                    /^20\b/,
-                    `${where}: Node 20 (@pulumi/pulumi 3.248 is the last for Node 20)`,
+                    /^24\b/,
+                    `${where}: Node 24 (the current Pulumi SDK needs Node 22+; 20 is past its end of life)`,
                 );
                 assert.ok(
                     before.some((step) => step.uses?.startsWith("azure/login@")),

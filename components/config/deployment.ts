@@ -12,6 +12,7 @@ import {
     validateManifest,
 } from "../iot/manifest";
 import { configKey } from "../shared";
+import { checkEdgeRuntimeVersion } from "./edgeRuntime";
 
 export interface DeploymentConfig {
     mode: DeploymentMode;
@@ -27,6 +28,8 @@ export interface DeploymentConfig {
     rollbackOnFailure: boolean;
     /** Fleet mode: the canary stage, when canaryCondition is set. */
     canary?: CanarySettings;
+    /** What is allowed but should change (an out-of-support IoT Edge version), each naming its key. */
+    warnings: string[];
 }
 
 /** The reading functions of the config loader that this section uses. */
@@ -50,8 +53,10 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
     const telemetryEntries = read.uniqueList("scoringInputFrom", (entry) =>
         TELEMETRY_ENTRY.test(entry) ? undefined : "must be sensor, leafDevices, <module>/<output>, <module>/* or none",
     );
-    if (!/^\d+\.\d+(\.\d+)?$/.test(edgeRuntimeVersion))
-        read.problem("edgeRuntimeVersion", edgeRuntimeVersion, "must be an IoT Edge version tag such as 1.5");
+    const warnings: string[] = [];
+    const runtime = checkEdgeRuntimeVersion(edgeRuntimeVersion);
+    if (!runtime.ok) read.problem("edgeRuntimeVersion", edgeRuntimeVersion, runtime.rule);
+    else if (runtime.warning) warnings.push(`${configKey("edgeRuntimeVersion")} = "${edgeRuntimeVersion}": ${runtime.warning}`);
     const config: DeploymentConfig = {
         mode: read.oneOf("deploymentMode", DEPLOYMENT_MODES),
         manifest: {
@@ -91,6 +96,7 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
         },
         concurrency: read.integer("deploymentConcurrency", 1, 64),
         rollbackOnFailure: read.boolean("rollbackOnFailure"),
+        warnings,
     };
     config.canary = readCanary(read, config.mode, config.priority);
     for (const problem of validateManifest(withPlaceholders(config))) {

@@ -184,6 +184,8 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
     };
     read.rejectUnknownKeys();
     read.throwIfProblems();
+    // Allowed, but the user should know (pulumi preview prints these; so does the offline plan).
+    for (const warning of config.deployment.warnings) pulumi.log.warn(warning);
     return config;
 }
 

@@ -19,6 +19,12 @@ export interface EdgeDeviceInputs {
     deviceId: string;
     /** Twin tags, so at-scale deployments can target the device. */
     tags: Record<string, string>;
+    /**
+     * The edgeAgent image the device's config.toml names (`[agent.config] image`), the one aziot-edge starts before
+     * any deployment arrives; it follows edgeRuntimeVersion, as IoT Edge 1.6's template does. Optional so that
+     * state written before it existed still reads; absent, the file leaves the package's default in place.
+     */
+    agentImage?: string;
 }
 
 export interface EdgeDeviceOutputs extends EdgeDeviceInputs {
@@ -95,9 +101,12 @@ export class EdgeDeviceProvider implements pulumi.dynamic.ResourceProvider {
         // Same hub name, other credentials: the key was rotated, or the hub was replaced and has lost the identity
         // (update re-creates it then).
         const credentialsChanged = connection !== olds.serviceConnectionString;
+        // Only the config.toml output changes with the agent image: an in-place update, never a new identity.
+        const agentImageChanged = (news.agentImage ?? "") !== (olds.agentImage ?? "");
         // A new id or hub is a new identity; creating it before deleting the old one is safe (they never clash).
         const unknown = Object.values(news).some(containsUnknown);
-        return { changes: unknown || replaces.length > 0 || tagsChanged || credentialsChanged, replaces, deleteBeforeReplace: false };
+        const changes = unknown || replaces.length > 0 || tagsChanged || credentialsChanged || agentImageChanged;
+        return { changes, replaces, deleteBeforeReplace: false };
     }
 
     async update(_id: string, olds: EdgeDeviceOutputs, news: EdgeDeviceInputs): Promise<pulumi.dynamic.UpdateResult> {
@@ -159,18 +168,33 @@ function outputsFor(inputs: EdgeDeviceInputs, hostName: string, device: DeviceBo
     const key = device.authentication?.symmetricKey?.primaryKey;
     if (!key) throw new Error(`device ${inputs.deviceId} has no symmetric key; edgeml provisions SAS-authenticated devices only`);
     const connectionString = `HostName=${hostName};DeviceId=${inputs.deviceId};SharedAccessKey=${key}`;
-    return { ...inputs, hostName, connectionString, configToml: configToml(connectionString), adopted };
+    return { ...inputs, hostName, connectionString, configToml: configToml(connectionString, inputs.agentImage), adopted };
 }
 
-/** IoT Edge 1.2+ manual provisioning with a connection string (the file `iotedge config apply` reads). */
-export function configToml(connectionString: string): string {
-    return [
+/**
+ * IoT Edge 1.2+ manual provisioning with a connection string (the file `iotedge config apply` reads), in the shape of
+ * IoT Edge 1.6's template: `[provisioning]`, then the default edgeAgent's `[agent]` and `[agent.config]` tables.
+ */
+export function configToml(connectionString: string, agentImage?: string): string {
+    const lines = [
         "# /etc/aziot/config.toml: manual provisioning; apply with `sudo iotedge config apply`",
         "[provisioning]",
         'source = "manual"',
         `connection_string = "${connectionString}"`,
         "",
-    ].join("\n");
+    ];
+    if (agentImage)
+        lines.push(
+            "# The edgeAgent the runtime starts first; the deployment's $edgeAgent settings take over once it connects.",
+            "[agent]",
+            'name = "edgeAgent"',
+            'type = "docker"',
+            "",
+            "[agent.config]",
+            `image = "${agentImage}"`,
+            "",
+        );
+    return lines.join("\n");
 }
 
 function sorted(tags: Record<string, string>): Array<[string, string]> {

@@ -3,6 +3,7 @@ import * as iothub from "@pulumi/azure-native/iothub";
 import type { NewIotHub } from "../config";
 import { AZURE_TYPES, AzureStateError, componentType, configKey, ExistingResource, existingId } from "../shared";
 import { EdgeDevice } from "./edgeDevice";
+import { edgeAgentImage } from "./manifest";
 
 export interface IotHubArgs {
     /** Resource group that holds the stack. */
@@ -22,6 +23,8 @@ export interface IotHubArgs {
     edgeDevices: string[];
     /** Twin tags of those devices, which fleet deployments target. */
     deviceTags: Record<string, string>;
+    /** IoT Edge version: each device's config.toml starts its edgeAgent image before any deployment arrives. */
+    edgeRuntimeVersion: string;
 }
 
 /** The IoT Hub, and the service connection string that the device and deployment providers use. */
@@ -87,7 +90,12 @@ export class IotHub extends pulumi.ComponentResource {
             (deviceId) =>
                 new EdgeDevice(
                     `${name}-device-${deviceId}`,
-                    { serviceConnectionString: this.serviceConnectionString, deviceId, tags: args.deviceTags },
+                    {
+                        serviceConnectionString: this.serviceConnectionString,
+                        deviceId,
+                        tags: args.deviceTags,
+                        agentImage: edgeAgentImage(args.edgeRuntimeVersion),
+                    },
                     { parent: this },
                 ),
         );

@@ -28,6 +28,11 @@ export const LEAF_DEVICES_CONDITION = "NOT IS_DEFINED($connectionModuleId)";
 const MIN_DOCKER_VERSION = "v1.25";
 const MODULE_VERSION = "1.0";
 const SENSOR_IMAGE = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor";
+
+/** edgeAgent's image for an IoT Edge version: the deployment's $edgeAgent and the device's config.toml name it. */
+export function edgeAgentImage(edgeRuntimeVersion: string): string {
+    return `mcr.microsoft.com/azureiotedge-agent:${edgeRuntimeVersion}`;
+}
 // The sensor's only output, fixed in its code.
 const SENSOR_OUTPUT = "temperatureOutput";
 // Downstream devices reach edgeHub on 443 (AMQP/MQTT over WebSockets), 5671 (AMQP) and 8883 (MQTT).
@@ -82,7 +87,7 @@ export function buildManifest(input: ManifestInput): DeploymentManifest {
                     systemModules: {
                         edgeAgent: {
                             type: "docker",
-                            settings: { image: `mcr.microsoft.com/azureiotedge-agent:${input.edgeRuntimeVersion}` },
+                            settings: { image: edgeAgentImage(input.edgeRuntimeVersion) },
                         },
                         edgeHub: { type: "docker", status: "running", restartPolicy: "always", settings: edgeHubSettings },
                     },

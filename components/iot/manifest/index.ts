@@ -4,6 +4,7 @@ export {
     buildManifest,
     EDGE_AGENT_SCHEMA_VERSION,
     EDGE_HUB_SCHEMA_VERSION,
+    edgeAgentImage,
     LEAF_DEVICES_CONDITION,
     LEAF_DEVICES_ROUTE_NAME,
     SENSOR_ROUTE_NAME,
