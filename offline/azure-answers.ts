@@ -47,6 +47,36 @@ import type { MockCallArgs, MockCallResult, MockResourceArgs, MockResourceResult
 export const OFFLINE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
 export const OFFLINE_TENANT_ID = "11111111-1111-1111-1111-111111111111";
 
+/** A value the offline engine made up for what only Azure knows, so a plan can say it is not Azure's. */
+export interface StandIn {
+    /** The value as the plan holds it, or, for what shows in no value (a file's contents, a resource's state), what it is. */
+    value: string;
+    /** What Azure gives in its place, and when. */
+    standsFor: string;
+}
+
+// This run's stand-ins, as they were handed out. `always`: listed even where the plan holds no such text.
+const standIns = new Map<string, StandIn & { always: boolean }>();
+
+/** Notes `value` as made up offline, and returns it. */
+function standIn(value: string, standsFor: string, always = false): string {
+    if (!standIns.has(value)) standIns.set(value, { value, standsFor, always });
+    return value;
+}
+
+/**
+ * The latest run's stand-ins that show in `planText` (its plan as JSON), and those that show in no value; a value
+ * answered but never used (the subscription id of a preview that creates nothing yet) is left out.
+ */
+export function standInsIn(planText: string): StandIn[] {
+    return [...standIns.values()]
+        .filter((entry) => entry.always || planText.includes(entry.value))
+        .map(({ value, standsFor }) => ({ value, standsFor }));
+}
+
+// What the offline registered model's file holds, unless a test stored other bytes: this project's own model.
+const STAND_IN_MODEL_FILE = path.resolve(__dirname, "..", "scoring", "model", "model.json");
+
 /** Outputs Azure computes for a new resource, from its name and inputs (types not listed compute none). */
 const computedOutputs: Record<string, (name: string, inputs: Record<string, any>) => Record<string, unknown>> = {
     [AZURE_TYPES.registry.token]: (name) => ({ loginServer: `${name.toLowerCase()}.azurecr.io`, provisioningState: "Succeeded" }),
@@ -110,6 +140,7 @@ function dockerImage(inputs: Record<string, any>): MockResourceResult {
     const digest = createHash("sha256")
         .update(JSON.stringify({ imageName, build: inputs.build }))
         .digest("hex");
+    standIn(`sha256:${digest}`, "the image's digest, which the registry computes when `pulumi up` pushes the image");
     return {
         id: `${repository}@sha256:${digest}`,
         state: {
@@ -155,6 +186,12 @@ function readExisting(type: string, id: string): MockResourceResult {
     const shape = existingShapes[type];
     if (!shape) throw new Error(`the offline engine cannot read an existing ${type}; add it to offline/azure-answers.ts`);
     const base = { name, ...shape(name, group, parts) };
+    standIn(
+        "= read",
+        "each existing resource's state (tier, admin user, location): made up offline as a usable one's, so the checks of it " +
+            "pass here; `pulumi preview` reads and checks Azure's",
+        true,
+    );
     if (type === AZURE_TYPES.mlWorkspace.token) {
         workspaceStorageAccounts.set(
             name,
@@ -181,7 +218,10 @@ const existingShapes: Record<string, (name: string, group: string, parts: string
     }),
     [AZURE_TYPES.mlWorkspace.token]: (name, group) => {
         // A workspace a training team set up: its own storage, vault and insights, in its own resource group.
-        const account = `st${createHash("sha256").update(name).digest("hex").slice(0, 10)}`;
+        const account = standIn(
+            `st${createHash("sha256").update(name).digest("hex").slice(0, 10)}`,
+            "the existing workspace's storage account, whose name Azure reports: made up offline",
+        );
         const provider = (armType: string, resource: string) => armId(OFFLINE_SUBSCRIPTION_ID, group, armType, resource);
         return {
             location: "westeurope",
@@ -192,15 +232,34 @@ const existingShapes: Record<string, (name: string, group: string, parts: string
             identity: { type: "SystemAssigned", principalId: fakeGuid(`mlw-identity:${name}`), tenantId: OFFLINE_TENANT_ID },
         };
     },
-    [AZURE_TYPES.modelContainer.token]: () => ({ properties: { latestVersion: "7", nextVersion: "8" } }),
+    [AZURE_TYPES.modelContainer.token]: (model) => {
+        // Read for <model>@latest only (a pinned version is read directly).
+        standIn(
+            `${model}@latest = version 7`,
+            `the latest version of ${model} registered in the workspace, made up offline: \`pulumi up\` reads the real number`,
+            true,
+        );
+        return { properties: { latestVersion: "7", nextVersion: "8" } };
+    },
     [AZURE_TYPES.modelVersion.token]: (version, group, parts) => {
         // .../workspaces/<ws>/models/<model>/versions/<version>: a training run's output in the default datastore,
         // whose bytes are the project's own model unless a test stored others.
         const workspace = parts[parts.indexOf("workspaces") + 1];
         const model = parts[parts.indexOf("models") + 1];
         const blob = `${defaultContainer(workspace)}/azureml/training-run/${model}/${version}/model.json`;
-        if (!offlineBlobs.has(blob))
-            offlineBlobs.set(blob, fs.readFileSync(path.resolve(__dirname, "..", "scoring", "model", "model.json")));
+        const own = fs.readFileSync(STAND_IN_MODEL_FILE);
+        if (!offlineBlobs.has(blob)) offlineBlobs.set(blob, own);
+        // Nobody must take the image planned here for one carrying the registered model: its bytes are not fetched.
+        const relative = path.relative(process.cwd(), STAND_IN_MODEL_FILE);
+        const file = relative.startsWith("..") ? STAND_IN_MODEL_FILE : relative;
+        const shown = offlineBlobs.get(blob)!.equals(own) ? file : `the bytes of offline blob ${blob}`;
+        standIn(
+            shown,
+            `stands in for the contents of ${model}:${version}'s registered model.json, which the offline engine cannot download: ` +
+                "the image planned here is built with this file instead (its tag too); `pulumi up` downloads the registered one " +
+                "from the workspace's datastore",
+            true,
+        );
         return {
             properties: {
                 modelType: "custom_model",
@@ -342,7 +401,10 @@ function offlineServiceSas(inputs: Record<string, any>): string {
 }
 
 function defaultContainer(workspaceName: string): string {
-    return `azureml-blobstore-${fakeGuid(`blobstore:${workspaceName}`)}`;
+    return standIn(
+        `azureml-blobstore-${fakeGuid(`blobstore:${workspaceName}`)}`,
+        "the workspace's default datastore container, which Azure ML names when it creates the workspace",
+    );
 }
 
 function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
@@ -459,6 +521,10 @@ export function beginOfflineRun(
     previewing = preview;
     workspaceStorageAccounts.clear();
     offlineAcrTokens.reset();
+    standIns.clear();
+    // getClientConfig's answer, which every ARM id the program builds and the vault's tenant come from.
+    standIn(OFFLINE_SUBSCRIPTION_ID, "your subscription's id (`az account show --query id`), in every ARM id");
+    standIn(OFFLINE_TENANT_ID, "your Microsoft Entra tenant's id (`az account show --query tenantId`)");
     previousStates.clear();
     for (const resource of previous?.resources ?? [])
         if (resource.state) previousStates.set(`${resource.type}::${resource.name}`, resource.state);

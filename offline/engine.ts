@@ -9,7 +9,7 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { configText, qualifiedKey } from "../components/config";
 import { readStackFile } from "./stack-file";
 import { SECRET_MARKER, StackFileError } from "../components/shared";
-import { azureMocks, beginOfflineRun, REPLAYED_TYPES } from "./azure-answers";
+import { azureMocks, beginOfflineRun, REPLAYED_TYPES, type StandIn, standInsIn } from "./azure-answers";
 import { ARCHIVE_SIG, ASSET_SIG, RESOURCE_SIG, SECRET_SIG, SIG, UNKNOWN_VALUE } from "./wire-format";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -72,6 +72,11 @@ export interface OfflineRun {
     states: Record<string, Record<string, unknown>>;
     /** What this offline run cannot reproduce of a real one (ESC imports, secrets it cannot decrypt). */
     warnings: string[];
+    /**
+     * What the offline engine made up for what only Azure knows (ids, digests, a registered model's contents), as the
+     * plan shows it. Not part of the plan: plan.json holds exactly what the program registered.
+     */
+    standIns: StandIn[];
 }
 
 export interface OfflineOptions {
@@ -154,7 +159,8 @@ export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
                 // Drain registrations still in flight (waitForRPCs is the SDK's own, marked internal in its typings).
                 await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
                 const { resources, invokes, states } = recorder.result();
-                return { plan: { project, stack: options.stack, resources, invokes, outputs }, exports, states, warnings };
+                const standIns = standInsIn(JSON.stringify({ resources, invokes, outputs }));
+                return { plan: { project, stack: options.stack, resources, invokes, outputs }, exports, states, warnings, standIns };
             })(),
         ]);
     } finally {

@@ -5,4 +5,5 @@
 export { findProjectDir, listStacks, outputValue, readStackConfig, redactWireValue, REPO_ROOT, runOffline, UNKNOWN_MARKER } from "./engine";
 export type { OfflineOptions, OfflinePlan, OfflineRun, PlannedInvoke, PlannedResource } from "./engine";
 export { existingAzureState, fakeKey, OFFLINE_SUBSCRIPTION_ID, OFFLINE_TENANT_ID, offlineBlobs, offlineHubs } from "./azure-answers";
+export type { StandIn } from "./azure-answers";
 export type { IotHubEmulator } from "./iothub-emulator";

@@ -13,18 +13,19 @@ import { formatPlanDiff } from "./plan-diff-format";
 import { formatPlan } from "./plan-format";
 import { loadPreviousPlan } from "./plan-source";
 
-const USAGE = `usage: npm start -- [-s <stack>] [--preview | --diff <plan.json | git ref>] [--json] [--expect-no-changes]
+const USAGE = `usage: npm start -- [-s <stack>] [--preview | --diff <plan.json | git ref>] [--json | --wide] [--expect-no-changes]
   -s, --stack <name>         the stack, as in Pulumi.<name>.yaml (default: dev)
   --diff <plan.json | ref>   what would change against a saved plan, or against the plan of a git ref (e.g. main)
   --preview                  the dry run a first \`pulumi preview\` makes: what creation decides (ids, keys, digests)
                              is unknown, shown as output<string>
   --json                     the plan, or the diff, as JSON on stdout for scripts (everything else on stderr)
+  --wide                     every value of the plan whole (without it, long values are cut with …)
   --expect-no-changes        with --diff: exit 1 when anything would change, as pulumi preview --expect-no-changes
   -h, --help                 this help
 Writes out/<stack>/plan.json and out/<stack>/deployment.json. A diff that would replace or delete a protected
 resource exits 1, as \`pulumi up\` would fail on it.`;
 
-const SWITCHES = ["json", "expect-no-changes", "preview", "help"] as const;
+const SWITCHES = ["json", "wide", "expect-no-changes", "preview", "help"] as const;
 
 async function main(): Promise<number> {
     const args = parseArgs(process.argv.slice(2), { stack: "dev", diff: "" }, { switches: SWITCHES, aliases: { s: "stack", h: "help" } });
@@ -36,11 +37,19 @@ async function main(): Promise<number> {
         throw new UsageError("--expect-no-changes needs --diff <plan.json | git ref> to compare with");
     if (args.preview && args.diff)
         throw new UsageError("--preview shows a first preview; --diff compares with a previous plan: use one of them");
+    // The diff cuts the values it compares, as pulumi preview --diff does; its JSON holds the changed inputs whole.
+    if (args.wide && args.diff) throw new UsageError("--wide shows the plan's values whole; for a diff's, use --diff with --json");
+    if (args.wide && args.json) throw new UsageError("--json holds every value whole already: use one of --json and --wide");
     const projectDir = findProjectDir();
     // Read before this run writes: `--diff out/<stack>/plan.json` means the plan of the previous run.
     const previous = args.diff ? loadPreviousPlan(args.diff, args.stack, projectDir) : undefined;
     // The previous plan stands in for the stack's state, as in `pulumi up` (the model's version numbering).
-    const { plan, warnings } = await runOffline({ stack: args.stack, projectDir, previous: previous?.plan, preview: args.preview });
+    const { plan, warnings, standIns } = await runOffline({
+        stack: args.stack,
+        projectDir,
+        previous: previous?.plan,
+        preview: args.preview,
+    });
     for (const warning of warnings) console.error(`warning: ${warning}`);
     const outDir = path.join(projectDir, "out", args.stack);
     fs.mkdirSync(outDir, { recursive: true });
@@ -62,7 +71,7 @@ async function main(): Promise<number> {
     } else if (args.json) {
         console.log(JSON.stringify(plan, null, 2));
     } else {
-        console.log(formatPlan(plan, args.preview));
+        console.log(formatPlan(plan, args.preview, { wide: args.wide, standIns }));
     }
     say(`Written: ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}`);
     return status;

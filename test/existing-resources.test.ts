@@ -6,6 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { existingAzureState, OFFLINE_SUBSCRIPTION_ID, offlineBlobs, offlineHubs } from "../offline/azure-answers";
 import { OfflinePlan, outputValue, REPO_ROOT, runOffline } from "../offline/engine";
+import { formatPlan } from "../scripts/plan-format";
 import { restoreOfflineAzureAfterEach } from "./support/offline-state";
 import { createdOfType as created, resourceOfType } from "./support/plan-queries";
 
@@ -161,6 +162,23 @@ describe("existing resources", () => {
             assert.match(JSON.stringify(run.plan.outputs.deploymentManifest), /contosoacr\.azurecr\.io\/edgeml\/scoring@sha256:/);
         });
 
+        it("says the registered model's contents are a stand-in, naming the file the offline engine used, and made-up state", () => {
+            // The offline workspace cannot hold the real model: nobody must take the planned image for one carrying it.
+            const model = run.standIns.find((s) => s.value === "scoring/model/model.json");
+            assert.match(
+                model?.standsFor ?? JSON.stringify(run.standIns),
+                /^stands in for the contents of anomaly:7's registered model\.json, which the offline engine cannot download: .*`pulumi up` downloads the registered one/,
+            );
+            const text = formatPlan(run.plan, false, { standIns: run.standIns });
+            assert.match(text, /^ {2}scoring\/model\/model\.json {2}stands in for the contents of anomaly:7's registered model\.json/m);
+            assert.match(
+                text,
+                /^ {2}anomaly@latest = version 7 {2}the latest version of anomaly registered in the workspace, made up offline/m,
+            );
+            assert.match(text, /^ {2}= read {2}each existing resource's state .*: made up offline/m);
+            assert.match(text, /^ {2}st[0-9a-f]{10} {2}the existing workspace's storage account/m);
+        });
+
         it("exposes the existing workspace's own storage account", () => {
             assert.match(String(run.plan.outputs.workspaceStorageAccount), /^st[0-9a-f]{10}$/);
             assert.strictEqual(run.plan.outputs.workspaceName, "contoso-mlw");
@@ -205,7 +223,13 @@ describe("existing resources", () => {
             blob,
             Buffer.from(bytes.toString("utf8").replace(/"anomalyClass":\s*(\d+)/, '"anomalyClass": $1, "retrained": true')),
         );
-        assert.notStrictEqual(tagOf((await plan(overrides)).plan), before);
+        const retrained = await plan(overrides);
+        assert.notStrictEqual(tagOf(retrained.plan), before);
+        // Not the engine's file any more: the stand-in named is the blob's bytes.
+        assert.deepStrictEqual(
+            retrained.standIns.filter((s) => /model\.json$/.test(s.value)).map((s) => s.value),
+            [`the bytes of offline blob ${blob}`],
+        );
 
         offlineBlobs.set(blob, Buffer.from("not a model"));
         await assert.rejects(plan(overrides), (error: Error) => {

@@ -50,7 +50,7 @@ describe("npm start's flags", function () {
         // -h is --help's alias (parsed above); one run shows the text.
         const result = plan(["-h"]);
         assert.strictEqual(result.status, 0, result.stderr);
-        for (const option of ["--stack", "-s", "--diff", "--preview", "--json", "--expect-no-changes", "--help"])
+        for (const option of ["--stack", "-s", "--diff", "--preview", "--json", "--wide", "--expect-no-changes", "--help"])
             assert.ok(result.stdout.includes(option), option);
         // `npm start --stack prod` runs the script with just "prod" and npm_config_stack set.
         const forgotten = plan(["prod"], { npm_config_stack: "true" });
@@ -58,6 +58,31 @@ describe("npm start's flags", function () {
         assert.match(forgotten.stderr, /npm took --stack as its own option/);
         assert.match(forgotten.stderr, /^usage: npm start -- /m);
         assert.doesNotMatch(forgotten.stderr, /\n\s+at /, "no stack trace");
+    });
+
+    it("--wide prints every value whole, ARM ids included; --json is the plan alone, without the text for people", () => {
+        const wide = plan(["--wide"]);
+        assert.strictEqual(wide.status, 0, wide.stderr);
+        assert.ok(!wide.stdout.includes("…"), wide.stdout);
+        assert.match(wide.stdout, /^ {2}scoringImageRef = "edgemldevacr\.azurecr\.io\/edgeml\/scoring@sha256:[0-9a-f]{64}"$/m);
+        assert.match(wide.stdout, /storageAccount=\/subscriptions\/0{8}-0{4}-0{4}-0{4}-0{12}\/resourceGroups\/edgeml-dev-rg\/providers\//);
+        assert.match(wide.stdout, /^ {2}sha256:[0-9a-f]{64} {2}the image's digest/m, "the stand-ins whole too");
+        assert.doesNotMatch(wide.stdout, /Values cut with/);
+
+        const json = plan(["--json"]);
+        assert.strictEqual(json.status, 0, json.stderr);
+        assert.strictEqual(JSON.parse(json.stdout).stack, "dev", "stdout is the JSON alone");
+        assert.doesNotMatch(json.stdout + json.stderr, /Next steps|Offline stand-ins|Values cut/);
+
+        // Neither combines: a diff's values whole are in its JSON, and JSON's are whole already.
+        for (const [args, message] of [
+            [["--wide", "--diff", "main"], /--wide shows the plan's values whole; for a diff's, use --diff with --json/],
+            [["--wide", "--json"], /--json holds every value whole already/],
+        ] as const) {
+            const refused = plan([...args]);
+            assert.strictEqual(refused.status, 1, args.join(" "));
+            assert.match(refused.stderr, message);
+        }
     });
 
     it("--json prints the diff as JSON on stdout; --expect-no-changes and a protected replacement exit 1", async () => {

@@ -78,6 +78,22 @@ describe("stack files, read by the Pulumi CLI's rules", () => {
         });
     });
 
+    it("reports every key without a namespace at once, each with the CLI's message, where the CLI stops at the first", () => {
+        const message = refusal(
+            `config:\n  location: westeurope\n  edgeml:registrySku: Basic\n  iotHubSku: S2\n  edgeDevices:\n    - d1\n`,
+        );
+        const problems = message.split("\n").filter((line) => line.startsWith("  - "));
+        const keys = ["location", "iotHubSku", "edgeDevices"];
+        assert.strictEqual(problems.length, keys.length, message);
+        keys.forEach((key, i) => {
+            assert.ok(
+                problems[i].includes(`"${key}" has no namespace, so the Pulumi CLI refuses the file; write edgeml:${key}.`),
+                problems[i],
+            );
+            assert.ok(problems[i].includes(`(pulumi preview: could not parse ${key} as a configuration key`), problems[i]);
+        });
+    });
+
     it("refuses keys written outside config:, which the CLI would silently ignore", () => {
         assert.match(
             refusal(`edgeml:iotHubSku: S2\n`),
