@@ -1,4 +1,5 @@
 // Reads the stack configuration, composes the components and exports the stack outputs; nothing else.
+import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./components/config";
 import { ScoringImage } from "./components/image";
 import { EdgeDeployment, IotHub } from "./components/iot";
@@ -7,6 +8,13 @@ import { ContainerRegistry, RegistryPullToken } from "./components/registry";
 import { deployingClient, stackResourceGroup } from "./components/shared";
 
 const config = loadConfig();
+// What the configuration chose on the user's behalf (a dropped conda entry, the base image's Python) and what it could
+// not check, as `pulumi preview` diagnostics. The offline engine has no engine to log to (the SDK would print to
+// stdout, into `npm start -- --json`): the offline plan takes them from loadConfig itself.
+if (pulumi.runtime.hasEngine()) {
+    for (const note of config.notes) void pulumi.log.info(note);
+    for (const warning of config.warnings) void pulumi.log.warn(warning);
+}
 const stateful = { protect: config.protect };
 const client = deployingClient();
 const group = stackResourceGroup(config, client.subscriptionId, stateful);
@@ -46,7 +54,10 @@ const model = new ModelRegistration(
     stateful,
 );
 const image = new ScoringImage("scoring", {
-    context: config.image.context,
+    module: config.scoring,
+    modelPath: config.model.existing ? undefined : config.model.path,
+    // The build context: edgeml's runtime, the user's folder, their requirements and the model, staged here.
+    stagingDir: `out/${config.stack}/scoring-context`,
     projectDir: config.projectDir,
     loginServer: registry.loginServer,
     registryUsername: registry.adminUsername,
@@ -57,14 +68,9 @@ const image = new ScoringImage("scoring", {
     modelName: model.modelName,
     modelVersion: model.modelVersion,
     modelSha256: model.modelSha256,
-    // A model a training run registered is downloaded into a staged copy of the context under out/<stack>/.
+    // A model a training run registered is downloaded into the staged context.
     registeredModel: config.model.existing
-        ? {
-              modelUri: model.modelUri,
-              resourceGroupName: ml.resourceGroupName,
-              workspaceName: ml.workspaceName,
-              stagingDir: `out/${config.stack}/scoring-context`,
-          }
+        ? { modelUri: model.modelUri, resourceGroupName: ml.resourceGroupName, workspaceName: ml.workspaceName }
         : undefined,
 });
 

@@ -11,6 +11,7 @@ import * as path from "path";
 import { Azurite, startAzurite } from "./azurite";
 import { AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY, serviceSas } from "./storage-auth";
 import { DOCKER_IMAGE_TYPE } from "../components/image";
+import { qualifiedKey, readProjectFile } from "../components/config";
 import {
     EDGE_DEPLOYMENT_TYPE,
     EDGE_DEVICE_TYPE,
@@ -74,8 +75,15 @@ export function standInsIn(planText: string): StandIn[] {
         .map(({ value, standsFor }) => ({ value, standsFor }));
 }
 
-// What the offline registered model's file holds, unless a test stored other bytes: this project's own model.
-const STAND_IN_MODEL_FILE = path.resolve(__dirname, "..", "scoring", "model", "model.json");
+/**
+ * What the offline registered model's file holds, unless a test stored other bytes: the model Pulumi.yaml's modelPath
+ * default names (this project's example), so the offline engine depends on no model but through that default.
+ */
+function standInModelFile(): string {
+    const root = path.resolve(__dirname, "..");
+    const project = readProjectFile(root);
+    return path.resolve(root, project.defaults[qualifiedKey(project.name, "modelPath")]);
+}
 
 /** Outputs Azure computes for a new resource, from its name and inputs (types not listed compute none). */
 const computedOutputs: Record<string, (name: string, inputs: Record<string, any>) => Record<string, unknown>> = {
@@ -247,11 +255,12 @@ const existingShapes: Record<string, (name: string, group: string, parts: string
         const workspace = parts[parts.indexOf("workspaces") + 1];
         const model = parts[parts.indexOf("models") + 1];
         const blob = `${defaultContainer(workspace)}/azureml/training-run/${model}/${version}/model.json`;
-        const own = fs.readFileSync(STAND_IN_MODEL_FILE);
+        const standInFile = standInModelFile();
+        const own = fs.readFileSync(standInFile);
         if (!offlineBlobs.has(blob)) offlineBlobs.set(blob, own);
         // Nobody must take the image planned here for one carrying the registered model: its bytes are not fetched.
-        const relative = path.relative(process.cwd(), STAND_IN_MODEL_FILE);
-        const file = relative.startsWith("..") ? STAND_IN_MODEL_FILE : relative;
+        const relative = path.relative(process.cwd(), standInFile);
+        const file = relative.startsWith("..") ? standInFile : relative;
         const shown = offlineBlobs.get(blob)!.equals(own) ? file : `the bytes of offline blob ${blob}`;
         standIn(
             shown,

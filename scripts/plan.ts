@@ -6,7 +6,8 @@ import * as path from "path";
 import { EDGE_DEPLOYMENT_TYPE } from "../components/iot";
 import { DeploymentManifest, redactManifest } from "../components/iot/manifest";
 import { isUserFacing, UsageError } from "../components/shared";
-import { findProjectDir, OfflinePlan, runOffline } from "../offline";
+import { loadConfig } from "../components/config";
+import { findProjectDir, OfflinePlan, readStackConfig, runOffline } from "../offline";
 import { flagsTakenByNpm, parseArgs } from "./args";
 import { diffPlans, isEmptyDiff } from "./plan-diff";
 import { formatPlanDiff } from "./plan-diff-format";
@@ -51,6 +52,11 @@ async function main(): Promise<number> {
         preview: args.preview,
     });
     for (const warning of warnings) console.error(`warning: ${warning}`);
+    // What the configuration decided for the user (a dropped conda entry, the image's Python) and could not check, as
+    // `pulumi preview` shows them; the program ran the same loader, so these are its notes, read again here.
+    const config = loadConfig({ stack: args.stack, values: readStackConfig(args.stack, projectDir).values, projectDir });
+    for (const note of config.notes) console.error(`note: ${note}`);
+    for (const warning of config.warnings) console.error(`warning: ${warning}`);
     const outDir = path.join(projectDir, "out", args.stack);
     fs.mkdirSync(outDir, { recursive: true });
     const written = [writeJson(path.join(outDir, "plan.json"), plan)];

@@ -1,6 +1,6 @@
 // Microsoft's resource type definitions as a test oracle (issue 11): every azure-native resource every stack creates,
 // as its inputs are sent, is mapped to the ARM request body and checked against the definition of its type and API
-// version in ../shared/reference/azure-types/ (bicep-types-az, generated from azure-rest-api-specs): no unknown or
+// version in azure-types/ of the reference data (bicep-types-az, generated from azure-rest-api-specs): no unknown or
 // read-only property, required ones present, enums, patterns, lengths, integer ranges, names. The mapping from
 // azure-native's (flattened, sometimes renamed) inputs comes from the SDK's own files; see
 // test/support/azure-type-oracle.ts for what it takes from where. Planted violations prove each rule can fail.
@@ -8,7 +8,8 @@ import * as assert from "assert";
 import { AZURE_TYPES, azureTypeOf } from "../components/shared/azure";
 import { listStacks, runOffline, type OfflinePlan, type PlannedResource } from "../offline";
 import { sdkResource } from "./support/azure-native-sdk";
-import { AzureTypeOracle, formatViolation, type ArmTypeInfo, type Violation } from "./support/azure-type-oracle";
+import { AZURE_TYPES_DIR, AzureTypeOracle, formatViolation, type ArmTypeInfo, type Violation } from "./support/azure-type-oracle";
+import { needsReference, requireReference } from "./support/references";
 
 /**
  * The ARM type of a token, from the project's Azure type table (the npm package does not record it): parents'
@@ -100,7 +101,8 @@ describe("Azure resource definitions: every created azure-native resource agains
     this.timeout(30_000);
 
     for (const { label } of CASES) {
-        it(`${label}: every created azure-native resource matches its definition`, async () => {
+        it(`${label}: every created azure-native resource matches its definition`, async function () {
+            requireReference(this, AZURE_TYPES_DIR);
             const report = checkPlan(await planOf(label));
             const unexpected = report.violations.filter((v) => !isKnown(label, v)).map(formatViolation);
             assert.deepStrictEqual(unexpected, [], `violations of Microsoft's definitions:\n  ${unexpected.join("\n  ")}`);
@@ -118,7 +120,8 @@ describe("Azure resource definitions: every created azure-native resource agains
         });
     }
 
-    it("checks every azure-native type of the program but the ones that are not ARM resources", async () => {
+    it("checks every azure-native type of the program but the ones that are not ARM resources", async function () {
+        requireReference(this, AZURE_TYPES_DIR);
         const types = new Set(
             (await Promise.all(CASES.map((c) => planOf(c.label)))).flatMap((plan) => createdAzure(plan).map((r) => r.type)),
         );
@@ -141,7 +144,8 @@ describe("Azure resource definitions: every created azure-native resource agains
             }
         });
 
-        it("an input found by name under `properties` (flattened) has the SDK doc text Microsoft gives that property", async () => {
+        it("an input found by name under `properties` (flattened) has the SDK doc text Microsoft gives that property", async function () {
+            requireReference(this, AZURE_TYPES_DIR);
             const seen: string[] = [];
             for (const resource of createdAzure(await planOf("prod"))) {
                 for (const m of oracle.check(resource).mapped.filter((m) => m.how === "flattened")) {
@@ -154,7 +158,8 @@ describe("Azure resource definitions: every created azure-native resource agains
             assert.ok(seen.includes("azure-native:containerregistry:Registry adminUserEnabled"), seen.join("\n"));
         });
 
-        it("an input renamed from the spec (x-ms-client-name) is found by its description, under a name that matches", async () => {
+        it("an input renamed from the spec (x-ms-client-name) is found by its description, under a name that matches", async function () {
+            requireReference(this, AZURE_TYPES_DIR);
             // Names that share nothing but the description; the rest differ in letter case or underscores only.
             const unlike: Record<string, string> = {
                 "azure-native:storage:StorageAccount enableHttpsTrafficOnly": "properties.supportsHttpsTrafficOnly",
@@ -179,7 +184,8 @@ describe("Azure resource definitions: every created azure-native resource agains
             );
         });
 
-        it("no input is left unmapped on the real stacks", async () => {
+        it("no input is left unmapped on the real stacks", async function () {
+            requireReference(this, AZURE_TYPES_DIR);
             for (const { label } of CASES) {
                 for (const resource of createdAzure(await planOf(label))) {
                     const unknown = oracle.check(resource).mapped.filter((m) => m.how === "unknown");
@@ -190,6 +196,7 @@ describe("Azure resource definitions: every created azure-native resource agains
     });
 
     describe("planted violations are reported (the oracle can fail)", () => {
+        needsReference(AZURE_TYPES_DIR);
         const REGISTRY = AZURE_TYPES.registry.token;
         const IOT_HUB = AZURE_TYPES.iotHub.token;
         const VAULT = AZURE_TYPES.keyVault.token;

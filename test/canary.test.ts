@@ -17,6 +17,7 @@ import { contentHash } from "../components/iot/deploymentContent";
 import { ConfigError } from "../components/shared";
 import { offlineHubs, runOffline } from "../offline";
 import type { EdgeAgentRule } from "../offline/iothub-emulator";
+import { IOTHUB_SWAGGER } from "../offline/reference-data";
 import { deploymentInputs, IMAGE_A, IMAGE_B, manifestFor } from "../offline/sample-deployment";
 import { diffPlans } from "../scripts/plan-diff";
 import { formatPlanDiff } from "../scripts/plan-diff-format";
@@ -35,6 +36,7 @@ import {
     startRolloutHub,
     FAULT_VARIANTS,
 } from "./support/rollout-hub";
+import { needsReference } from "./support/references";
 
 const RING = ["ring-1", "ring-2"];
 const REST = ["edge-1", "edge-2", "edge-3"];
@@ -47,6 +49,7 @@ const CANARY: CanarySettings = { condition: "tags.ring='canary'", priority: 11, 
 
 for (const [variant, faults] of FAULT_VARIANTS) {
     describe(`canary rings in fleet mode${variant}`, () => {
+        needsReference(IOTHUB_SWAGGER);
         let r: RolloutHub;
         const start = async (rules: Record<string, EdgeAgentRule> = {}) =>
             (r = await startRolloutHub("canary-hub", DEVICES, rules, faults));

@@ -52,7 +52,7 @@ describe("config loader", () => {
         const derived = loadConfig(devConfigWith({}));
         assert.strictEqual(derived.model.version, undefined);
         assert.match(created(derived.model).file.sha256, /^[0-9a-f]{64}$/);
-        assert.strictEqual(created(derived.model).path, "scoring/model/model.json");
+        assert.strictEqual(created(derived.model).path, "scoring/examples/temperature-anomaly/model/model.json");
         assert.strictEqual(loadConfig(devConfigWith({ modelVersion: "3" })).model.version, "3");
         assert.deepStrictEqual(created(loadConfig(devConfigWith({ modelTags: ["team=edge", "expr=a=b"] })).model).tags, {
             team: "edge",
@@ -154,7 +154,6 @@ describe("config loader", () => {
         ["device list not a list", { edgeDevices: "dev-edge-01" }, "edgeml:edgeDevices"],
         ["existing group ending in a period", { existingResourceGroup: "rg." }, "edgeml:existingResourceGroup"],
         ["model file missing", { modelPath: "scoring/model/nope.json" }, "edgeml:modelPath"],
-        ["model file the image does not carry", { modelPath: "package.json" }, "edgeml:modelPath"],
         ["model name with a space", { modelName: "my model" }, "edgeml:modelName"],
         ["model version with a slash", { modelVersion: "1/2" }, "edgeml:modelVersion"],
         ["model version not a whole number", { modelVersion: "v1.2" }, "edgeml:modelVersion"],

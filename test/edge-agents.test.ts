@@ -2,9 +2,12 @@
 // following what the devices report, as IoT Hub's do.
 import * as assert from "assert";
 import { type IotHubEmulator, startIotHubEmulator } from "../offline/iothub-emulator";
+import { IOTHUB_SWAGGER } from "../offline/reference-data";
 import { IMAGE_A, IMAGE_B, manifestFor } from "../offline/sample-deployment";
+import { needsReference } from "./support/references";
 
 describe("IoT Hub emulator: simulated edgeAgents per device", () => {
+    needsReference(IOTHUB_SWAGGER);
     let hub: IotHubEmulator;
     afterEach(async () => {
         assert.deepStrictEqual(hub.violations, []);

@@ -4,8 +4,11 @@ import { EdgeDeploymentOutputs, EdgeDeploymentProvider, describeDeploymentChange
 import { IMAGE_A, IMAGE_B, deploymentInputs, manifestFor } from "../offline/sample-deployment";
 import { FAST_RETRY } from "./support/fast-retry";
 import { IotHubEmulator, startIotHubEmulator } from "../offline/iothub-emulator";
+import { IOTHUB_SWAGGER } from "../offline/reference-data";
+import { needsReference } from "./support/references";
 
 describe("EdgeDeployment provider (against the IoT Hub emulator)", () => {
+    needsReference(IOTHUB_SWAGGER);
     let hub: IotHubEmulator;
     /** Runs while the provider waits between polls: stands in for the devices' edgeAgents. */
     let onPoll: () => void;

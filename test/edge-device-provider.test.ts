@@ -3,8 +3,11 @@ import * as assert from "assert";
 import { EdgeDeviceProvider, EdgeDeviceOutputs } from "../components/iot/edgeDeviceProvider";
 import { FAST_RETRY } from "./support/fast-retry";
 import { IotHubEmulator, startIotHubEmulator } from "../offline/iothub-emulator";
+import { IOTHUB_SWAGGER } from "../offline/reference-data";
+import { needsReference } from "./support/references";
 
 describe("EdgeDevice provider (against the IoT Hub emulator)", () => {
+    needsReference(IOTHUB_SWAGGER);
     let hub: IotHubEmulator;
     let provider: EdgeDeviceProvider;
     const inputs = (deviceId: string, tags: Record<string, string> = { environment: "dev" }) => ({

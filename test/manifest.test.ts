@@ -1,6 +1,5 @@
 import * as assert from "assert";
 import * as fs from "fs";
-import * as path from "path";
 import {
     assertValidManifest,
     buildManifest,
@@ -21,9 +20,9 @@ import {
     validateManifest,
 } from "../components/iot/manifest";
 import { CreateOptionsError, ManifestError } from "../components/shared";
-import { officialSchemaErrors } from "./support/manifest-schemas";
+import { officialSchemaErrors, SCHEMAS } from "./support/manifest-schemas";
+import { requireReference } from "./support/references";
 
-const REFERENCE_MANIFESTS = path.resolve(__dirname, "..", "..", "shared", "reference", "manifests");
 const PASSWORD = 'pa55+word/with="quote"';
 const DIGEST = "sha256:3b0f9c8e4d2a1f6e7c5b9a8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b";
 const SCORING_IMAGE = `edgemldevacr.azurecr.io/edgeml/scoring@${DIGEST}`;
@@ -86,8 +85,9 @@ function buildError(manifestInput: ManifestInput): ManifestError {
     assert.fail("expected buildManifest to throw a ManifestError");
 }
 
-function readReference(file: string): unknown {
-    return JSON.parse(fs.readFileSync(path.join(REFERENCE_MANIFESTS, file), "utf8"));
+/** A manifest of manifests/ in the reference data, parsed; the test is skipped without it or the schemas. */
+function readReference(context: Mocha.Context, file: string): unknown {
+    return JSON.parse(fs.readFileSync(requireReference(context, `manifests/${file}`, SCHEMAS), "utf8"));
 }
 
 /** Create options whose JSON puts `marker` `offset` bytes into the text, to aim a character at a chunk boundary. */
@@ -231,7 +231,8 @@ describe("deployment manifest: official schemas", () => {
     };
 
     for (const [variant, manifestInput] of Object.entries(variants)) {
-        it(`${variant}: valid against deployment 2.0, edgeAgent 1.1 and edgeHub 1.2, and passes our own checks`, () => {
+        it(`${variant}: valid against deployment 2.0, edgeAgent 1.1 and edgeHub 1.2, and passes our own checks`, function () {
+            requireReference(this, SCHEMAS);
             const manifest = buildManifest(manifestInput);
             assert.deepStrictEqual(officialSchemaErrors(manifest), []);
             assert.deepStrictEqual(problems(manifestInput), []);
@@ -244,27 +245,28 @@ describe("deployment manifest: official schemas", () => {
         assert.deepStrictEqual(JSON.parse(joinCreateOptions(settings)), longCreateOptions);
     });
 
-    it("the schema check itself rejects what it should: a number where createOptions must be a string", () => {
+    it("the schema check itself rejects what it should: a number where createOptions must be a string", function () {
+        requireReference(this, SCHEMAS);
         const manifest = edited((m) => Object.assign(agentOf(m).modules.scoring.settings, { createOptions: 42 as unknown as string }));
         assert.ok(officialSchemaErrors(manifest).some((error) => error.includes("/modules/scoring/settings/createOptions")));
     });
 });
 
-describe("deployment manifest: reference manifests written by others (shared/reference/SOURCES.md)", () => {
-    it("accepts the CLI's edgeAgent 1.1 / edgeHub 1.2 test manifest, in the schemas and in our checks", () => {
-        const manifest = readReference("azure-iot-cli-extension__test_edge_deployment_ea_v11_eh_v12.json");
+describe("deployment manifest: reference manifests written by others (scripts/references.json)", () => {
+    it("accepts the CLI's edgeAgent 1.1 / edgeHub 1.2 test manifest, in the schemas and in our checks", function () {
+        const manifest = readReference(this, "azure-iot-cli-extension__test_edge_deployment_ea_v11_eh_v12.json");
         assert.deepStrictEqual(officialSchemaErrors(manifest), []);
         assert.deepStrictEqual(problems(manifest as DeploymentManifest), []);
     });
 
-    it("accepts iotedge's ExampleDeployment against deployment 2.0 and the schemaVersion 1.0 schemas", () => {
-        const manifest = readReference("iotedge__ExampleDeployment.json");
+    it("accepts iotedge's ExampleDeployment against deployment 2.0 and the schemaVersion 1.0 schemas", function () {
+        const manifest = readReference(this, "iotedge__ExampleDeployment.json");
         assert.deepStrictEqual(officialSchemaErrors(manifest), []);
         assert.deepStrictEqual(problems(manifest as DeploymentManifest), []);
     });
 
-    it("rejects the CLI's malformed manifest: no runtime and a bad restartPolicy", () => {
-        const file = readReference("azure-iot-cli-extension__test_edge_deployment_malformed.json") as { content: DeploymentManifest };
+    it("rejects the CLI's malformed manifest: no runtime and a bad restartPolicy", function () {
+        const file = readReference(this, "azure-iot-cli-extension__test_edge_deployment_malformed.json") as { content: DeploymentManifest };
         assert.notDeepStrictEqual(officialSchemaErrors(file), []);
         // Its modulesContent sits under `content` (the az CLI's configuration form); unwrapped, the named faults remain.
         const errors = officialSchemaErrors(file.content);
@@ -281,8 +283,8 @@ describe("deployment manifest: reference manifests written by others (shared/ref
         assertProblem(found, 'module "mongo-server" restartPolicy', "on-failured");
     });
 
-    it("rejects the AI toolkit tutorial's manifest for env inside system module settings", () => {
-        const manifest = readReference("ai-toolkit-iot-edge__anomaly-detection__deployment.json") as DeploymentManifest;
+    it("rejects the AI toolkit tutorial's manifest for env inside system module settings", function () {
+        const manifest = readReference(this, "ai-toolkit-iot-edge__anomaly-detection__deployment.json") as DeploymentManifest;
         const errors = officialSchemaErrors(manifest);
         assert.strictEqual(errors.length, 2, errors.join("\n"));
         assert.ok(

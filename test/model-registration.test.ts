@@ -48,6 +48,9 @@ describe("ModelRegistration", () => {
                     model: {
                         existing: false,
                         path: modelPath,
+                        kind: "file",
+                        type: "custom_model",
+                        sha256: file.sha256,
                         file,
                         name: "temperature-anomaly",
                         version,

@@ -16,8 +16,10 @@ import { DeploymentStore } from "../offline/iothub-emulator/deployment-store";
 import { DeviceStore } from "../offline/iothub-emulator/device-store";
 import { defaultSwaggerPath, EMULATED_ROUTES, IotHubEmulator, JsonObject, startIotHubEmulator } from "../offline/iothub-emulator";
 import { deploymentInputs, IMAGE_A, IMAGE_B, manifestFor } from "../offline/sample-deployment";
+import { IOTHUB_SWAGGER } from "../offline/reference-data";
 import { FAST_RETRY } from "./support/fast-retry";
 import { armIdOf, resourceOfType, resourcesOfType } from "./support/plan-queries";
+import { requireReference } from "./support/references";
 
 const value = <T>(run: OfflineRun, name: string) => outputValue(run.exports[name] as pulumi.Output<T>);
 const keyOf = (connectionString: string) => /;SharedAccessKey=([^;]+)$/.exec(connectionString)?.[1];
@@ -60,7 +62,8 @@ describe("the offline engine's IoT Hubs", function () {
             requests = { ...hub.stats.requestsPerOperation };
         });
 
-        it("connects with the hub's own iothubowner key, and every request matched the service swagger", async () => {
+        it("connects with the hub's own iothubowner key, and every request matched the service swagger", async function () {
+            requireReference(this, IOTHUB_SWAGGER);
             assert.strictEqual(await value(run, "iotHubServiceConnectionString"), hub.connectionString);
             assert.strictEqual(hub.validating, true);
             assert.deepStrictEqual(hub.violations, []);
@@ -225,7 +228,8 @@ describe("the IoT Hub emulator's options for the offline engine", () => {
         hub = undefined;
     });
 
-    it("routes exactly the operations it implements, with the swagger's methods and paths", () => {
+    it("routes exactly the operations it implements, with the swagger's methods and paths", function () {
+        requireReference(this, IOTHUB_SWAGGER);
         const swagger = JSON.parse(fs.readFileSync(defaultSwaggerPath(), "utf8")) as {
             paths: Record<string, Record<string, { operationId: string }>>;
         };
@@ -281,7 +285,8 @@ describe("the IoT Hub emulator's options for the offline engine", () => {
         assert.deepStrictEqual(hub.violations, []);
     });
 
-    it("simulated edgeAgents: silent by default; report-applied reports each deployment a device receives", async () => {
+    it("simulated edgeAgents: silent by default; report-applied reports each deployment a device receives", async function () {
+        requireReference(this, IOTHUB_SWAGGER);
         const silent = await startIotHubEmulator({ hubName: "silent-hub" });
         try {
             await silent.registry().create({ deviceId: "edge-1", capabilities: { iotEdge: true } });
@@ -341,7 +346,8 @@ describe("the IoT Hub emulator's options for the offline engine", () => {
         await assert.rejects(startIotHubEmulator({ edgeAgents: "sometimes" as never }), /edgeAgents must be one of silent, report-applied/);
     });
 
-    it("ownerKey and deviceKeys make keys deterministic; reset() empties the hub and starts the key sequences again", async () => {
+    it("ownerKey and deviceKeys make keys deterministic; reset() empties the hub and starts the key sequences again", async function () {
+        requireReference(this, IOTHUB_SWAGGER);
         const ownerKey = Buffer.alloc(32, 7).toString("base64");
         const generated: string[] = [];
         const deviceKeys = ({ deviceId, slot, sequence }: { deviceId: string; slot: string; sequence: number }) => {

@@ -84,7 +84,10 @@ describe("plan diff (npm start -- --diff)", function () {
         it("shows a changed scoring image as one image update, the deployment update and one module change", async () => {
             const copy = copyProject();
             try {
-                fs.appendFileSync(path.join(copy, "scoring", "score.py"), "\n# a changed scoring module\n");
+                fs.appendFileSync(
+                    path.join(copy, "scoring", "examples", "temperature-anomaly", "score.py"),
+                    "\n# a changed scoring module\n",
+                );
                 const changed = (await runOffline({ stack: "dev", projectDir: copy })).plan;
                 const diff = await diffPlans(dev, changed);
                 assert.deepStrictEqual(kinds(diff), [
@@ -132,7 +135,7 @@ describe("plan diff (npm start -- --diff)", function () {
             assert.ok(isEmptyDiff(await diffPlans(dev, again)));
             const copy = copyProject();
             try {
-                const file = path.join(copy, "scoring", "model", "model.json");
+                const file = path.join(copy, "scoring", "examples", "temperature-anomaly", "model", "model.json");
                 fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/\n?$/, "\n\n"));
                 const changed = (await runOffline({ stack: "dev", projectDir: copy, previous: again })).plan;
                 assert.strictEqual(version(changed), "2");
@@ -390,7 +393,7 @@ describe("plan diff (npm start -- --diff)", function () {
             });
 
             it("shows a changed score.py against HEAD as one module change", () => {
-                const score = path.join(repo, "scoring", "score.py");
+                const score = path.join(repo, "scoring", "examples", "temperature-anomaly", "score.py");
                 const original = fs.readFileSync(score, "utf8");
                 fs.appendFileSync(score, "\n# a changed scoring module\n");
                 try {

@@ -14,8 +14,10 @@ import {
 } from "../components/iot";
 import { UNKNOWN_VALUE } from "../components/shared";
 import { startIotHubEmulator } from "../offline/iothub-emulator";
+import { IOTHUB_SWAGGER } from "../offline/reference-data";
 import { deploymentInputs, IMAGE_B, manifestFor } from "../offline/sample-deployment";
 import { FAST_RETRY } from "./support/fast-retry";
+import { needsReference } from "./support/references";
 
 const CONNECTION = "HostName=h.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=AAAA";
 const deviceInputs: EdgeDeviceInputs = { serviceConnectionString: CONNECTION, deviceId: "edge-1", tags: { environment: "dev" } };
@@ -144,6 +146,7 @@ describe("dynamic providers in a preview: the canary ring and rollback inputs", 
 });
 
 describe("a hub replaced under the same name: dependents converge", () => {
+    needsReference(IOTHUB_SWAGGER);
     it("EdgeDevice sees new credentials as a change and registers the identity again in the new hub", async () => {
         const before = await startIotHubEmulator({ hubName: "same-name-hub" });
         const after = await startIotHubEmulator({ hubName: "same-name-hub" });

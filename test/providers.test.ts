@@ -4,11 +4,15 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { REPO_ROOT } from "../offline/engine";
+import { IOTHUB_SWAGGER } from "../offline/reference-data";
+import { requireReference } from "./support/references";
 
 describe("dynamic providers as Pulumi serializes them", function () {
     this.timeout(60_000);
 
-    it("serialize, load in a fresh module scope, and still check and diff", () => {
+    it("serialize, load in a fresh module scope, and still check and diff", function () {
+        // The script drives the providers against the IoT Hub emulator, which checks every request against the swagger.
+        requireReference(this, IOTHUB_SWAGGER);
         const script = path.join(REPO_ROOT, "test", "support", "serialize-providers.ts");
         const result = spawnSync(process.execPath, ["--import", require.resolve("tsx"), script], { cwd: REPO_ROOT, encoding: "utf8" });
         assert.strictEqual(result.status, 0, result.stderr);

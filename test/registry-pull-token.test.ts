@@ -3,7 +3,6 @@
 // token providers against the offline ARM (generateCredentials, revocation), and on the offline diff of a rotation.
 import * as assert from "assert";
 import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { EDGE_DEPLOYMENT_TYPE } from "../components/iot";
 import {
@@ -23,6 +22,7 @@ import { diffPlans } from "../scripts/plan-diff";
 import { formatPlanDiff } from "../scripts/plan-diff-format";
 import { FAST_RETRY } from "./support/fast-retry";
 import { armIdOf, resourceOfType, resourcesOfType } from "./support/plan-queries";
+import { requireReference } from "./support/references";
 
 const SCOPE_MAP = "azure-native:containerregistry:ScopeMap";
 const TOKEN = "azure-native:containerregistry:Token";
@@ -123,21 +123,9 @@ describe("registry pull token: devices pull with a scoped, pull-only token", fun
                 for (const secret of [...tokenPasswords, offlineAcrTokens.bearerToken]) assert.ok(!text.includes(secret));
             });
 
-            it("generates the password with the registry's generateCredentials action, as Microsoft defines its parameters", () => {
-                const oracle = JSON.parse(
-                    fs.readFileSync(
-                        path.resolve(
-                            __dirname,
-                            "..",
-                            "..",
-                            "shared",
-                            "reference",
-                            "azure-types",
-                            "containerregistry__microsoft.containerregistry@2024-11-01-preview.json",
-                        ),
-                        "utf8",
-                    ),
-                );
+            it("generates the password with the registry's generateCredentials action, as Microsoft defines its parameters", function () {
+                const definitions = "azure-types/containerregistry__microsoft.containerregistry@2024-11-01-preview.json";
+                const oracle = JSON.parse(fs.readFileSync(requireReference(this, definitions), "utf8"));
                 const ref = (r: { $ref: string }) => oracle[Number(r.$ref.slice(2))];
                 const action = oracle.find(
                     (t: any) =>

@@ -23,6 +23,8 @@ import {
     FAULT_VARIANTS,
 } from "./support/rollout-hub";
 import type { EdgeAgentRule } from "../offline/iothub-emulator";
+import { IOTHUB_SWAGGER } from "../offline/reference-data";
+import { needsReference } from "./support/references";
 
 const IMAGE_C = `testacr.azurecr.io/edgeml/scoring@sha256:${"c".repeat(64)}`;
 const DEVICES = ["edge-1", "edge-2", "edge-3"];
@@ -32,6 +34,7 @@ const SHORT_RETRY = { baseDelayMs: 1, maxDelayMs: 5, deadlineMs: 200 };
 
 for (const [variant, faults] of FAULT_VARIANTS) {
     describe(`rollback when verification fails${variant}`, () => {
+        needsReference(IOTHUB_SWAGGER);
         let r: RolloutHub;
         const start = async (rules: Record<string, EdgeAgentRule> = {}, retry?: typeof SHORT_RETRY) => {
             r = await startRolloutHub("rollback-hub", TAGGED, rules, faults, retry);

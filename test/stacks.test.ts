@@ -7,8 +7,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { offlineHubs } from "../offline/azure-answers";
 import { OfflinePlan, REPO_ROOT, listStacks, runOffline } from "../offline/engine";
+import { IOTHUB_SWAGGER } from "../offline/reference-data";
 import { STATEFUL_TYPES, createdOfType as created } from "./support/plan-queries";
 import { copyProject, removeProject } from "./support/project-copy";
+import { requireReference } from "./support/references";
 
 /** The program: index.ts and every TypeScript file under components/. */
 function programSources(): string[] {
@@ -64,7 +66,8 @@ describe("stacks: dev and prod differ only in their Pulumi.<stack>.yaml", functi
             );
     });
 
-    it("every stack's devices and deployment reach its hub in requests the IoT Hub service swagger allows", () => {
+    it("every stack's devices and deployment reach its hub in requests the IoT Hub service swagger allows", function () {
+        requireReference(this, IOTHUB_SWAGGER);
         for (const stack of listStacks()) {
             const seen = hubs.get(stack)!;
             assert.deepStrictEqual(

@@ -3,21 +3,38 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { hashBuildContext, listFiles } from "../components/image/buildContext";
-import { StageOptions, blobUrl, modelShapeProblem, stageBuildContext } from "../components/image/stagedContext";
+import { hashBuildContext } from "../components/image/buildContext";
+import { ModuleSources } from "../components/image/moduleContext";
+import { StageOptions, blobUrl, stageBuildContext } from "../components/image/stagedContext";
 import { ModelDownloadError } from "../components/shared";
 import { Azurite, startAzurite } from "../offline/azurite";
 import { AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY, serviceSas } from "../offline/storage-auth";
 import { FaultProxy, startFaultProxy } from "./support/fault-proxy";
-import { makeContext, writeFile } from "./support/temp-context";
+import { FAKE_RUNTIME, FAKE_RUNTIME_STAGED, writeFile } from "./support/temp-context";
 
-const SCORING = path.resolve(__dirname, "..", "scoring");
 const CONTAINER = "azureml-blobstore-1";
 const HOUR = 3600_000;
-const LOCAL_MODEL = fs.readFileSync(path.join(SCORING, "model", "model.json"));
-// A valid tree with different bytes from the local one, as another registration would hold.
-const REGISTERED = Buffer.from(LOCAL_MODEL.toString("utf8").replace(/"trainingRows": \d+/, '"trainingRows": 4242'));
 const FAST = { baseDelayMs: 1, maxDelayMs: 10, deadlineMs: 300 };
+
+// A registered model is whatever its owner uploaded: bytes no check of edgeml's understands (a pickle here).
+const PICKLE = Buffer.from([0x80, 0x05, 0x95, 0x2b, 0x00, 0xff, 0xfe, 0x8c, 0x07, 0x73, 0x6b, 0x6c, 0x65, 0x61, 0x72, 0x6e, 0x2e]);
+const FILE_MODEL = "edgeml/models/temperature-anomaly/7/model.pkl";
+// A folder registration, as an MLflow run output: several blobs, one nested, names with a space and XML specials.
+const FOLDER_MODEL = "azureml/ExperimentRun/dcid.run-1/outputs/mlflow-model";
+const FOLDER_BLOBS: Record<string, Buffer> = {
+    MLmodel: Buffer.from("flavors:\n  python_function: {loader_module: mlflow.sklearn}\n"),
+    "conda.yaml": Buffer.from("dependencies: [python=3.11]\n"),
+    "model.pkl": Buffer.concat([PICKLE, Buffer.from([0x00, 0x01])]),
+    "data/nested/weights.bin": Buffer.from([0, 1, 2, 3, 254, 255]),
+    "input example.json": Buffer.from('{"columns": ["t"]}'),
+    "a&b <c>.txt": Buffer.from("a name List Blobs answers XML-escaped"),
+};
+const FOLDER_STAGED = Object.keys(FOLDER_BLOBS)
+    .map((blob) => `model/mlflow-model/${blob}`)
+    .sort();
+/** What the staging holds besides the model: the fake runtime's staged part and the user's folder (see beforeEach). */
+const MODULE_STAGED = [...FAKE_RUNTIME_STAGED, "app/.dockerignore", "app/score.py", "requirements.txt"];
+const expectedFiles = (...model: string[]) => [...MODULE_STAGED, ...model].sort();
 
 /** The SAS tokens handed out in a test, each with its signature, none of which may show up anywhere. */
 const issued: string[] = [];
@@ -38,25 +55,27 @@ function allFiles(dir: string, relative = ""): string[] {
         .sort();
 }
 
-describe("staging the scoring context with a registered model, downloaded from Azurite", function () {
+describe("staging a module's build context with a registered model, downloaded from Azurite", function () {
     // Azurite's modules load once per process (about a second, more on a busy machine); each test then gets a fresh server.
     this.timeout(30_000);
     let azurite: Azurite;
     /** In front of Azurite, for the tests that count requests or need a 429/503 or a dropped connection. */
     let proxy: FaultProxy;
+    /** A scratch folder holding the fake runtime, the user's folder and the staging, so that none is a real one. */
+    let root: string;
+    let sources: ModuleSources;
     let destination: string;
-    /** A read-only container SAS signed with Azurite's account key, as listStorageAccountServiceSAS returns one. */
+    /** A container SAS signed with Azurite's account key, read and list by default as listServiceSas hands it out. */
     const sasFor = (options: { permissions?: string; expiry?: Date; start?: Date; protocols?: string } = {}) => {
-        const sas = azurite.containerSas(CONTAINER, { permissions: "r", expiry: new Date(Date.now() + 2 * HOUR), ...options });
+        const sas = azurite.containerSas(CONTAINER, { permissions: "rl", expiry: new Date(Date.now() + 2 * HOUR), ...options });
         issued.push(sas);
         return sas;
     };
     let sas: string;
     const stage = (modelPath: string, extra: Partial<StageOptions> = {}, sasToken = `?${sas}`, endpoint = azurite.endpoint) =>
         stageBuildContext({
-            context: SCORING,
+            sources,
             destination,
-            modelFile: "model/model.json",
             model: {
                 name: "temperature-anomaly",
                 version: "7",
@@ -77,11 +96,16 @@ describe("staging the scoring context with a registered model, downloaded from A
         assert.ok(error instanceof ModelDownloadError, String(error));
         assert.ok(pulumi.RunError.isInstance(error));
         assert.match(error.message, /temperature-anomaly:7/);
-        assert.match(error.message, new RegExp(`http://127\\.0\\.0\\.1:\\d+/devstoreaccount1/${CONTAINER}/`));
+        // The blob's URL, or the folder's listing URL (container?restype=container&comp=list&prefix=...); the 404's
+        // message names the path and container instead.
+        const url = new RegExp(`^http://127\\.0\\.0\\.1:\\d+/devstoreaccount1/${CONTAINER}[/?]`);
+        assert.match(error.url, url);
+        if (error.status !== 404) assert.match(error.message, new RegExp(url.source.slice(1)));
         for (const pattern of patterns) assert.match(error.message, pattern);
         assertNoSecret(error.message + JSON.stringify(error));
         return error;
     };
+    const read = (file: string) => fs.readFileSync(path.join(destination, file));
 
     beforeEach(async () => {
         azurite = await startAzurite();
@@ -89,136 +113,142 @@ describe("staging the scoring context with a registered model, downloaded from A
         sas = sasFor();
         // Uploaded with Put Blob (SharedKey), as any client would.
         const blobs: Record<string, Buffer | string> = {
-            "edgeml/models/temperature-anomaly/abc/model.json": REGISTERED,
-            "custom/folder model/model.json": REGISTERED,
-            "custom/v1.json/model.json": REGISTERED,
-            "other/model.pkl/weights.bin": "binary",
-            "bad/notjson.json": "\x80PK not json",
-            "bad/bom.json": Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), REGISTERED]),
-            "bad/onnx.json": '{"format": "onnx", "graph": {}}',
-            "bad/features.json": LOCAL_MODEL.toString("utf8").replace('"machine_pressure"', '"vibration"'),
+            [FILE_MODEL]: PICKLE,
+            ...Object.fromEntries(Object.entries(FOLDER_BLOBS).map(([blob, content]) => [`${FOLDER_MODEL}/${blob}`, content])),
+            // Neighbours whose names start like the folder's: not part of it.
+            [`${FOLDER_MODEL}-old/MLmodel`]: "an older run",
+            [`${FOLDER_MODEL}.txt`]: "a file beside the folder",
         };
         for (const [name, content] of Object.entries(blobs)) await azurite.putBlob(CONTAINER, name, content);
-        destination = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "edgeml-staged-")), "scoring-context");
+        root = fs.mkdtempSync(path.join(os.tmpdir(), "edgeml-staged-"));
+        for (const [file, content] of Object.entries(FAKE_RUNTIME)) writeFile(root, `runtime/${file}`, content);
+        for (const [file, content] of Object.entries({
+            "score.py": "import joblib\ndef init(): ...\ndef run(data): ...\n",
+            ".dockerignore": "tests\n",
+            "tests/test_score.py": "left out by .dockerignore",
+            "__pycache__/score.cpython-311.pyc": "cache",
+        }))
+            writeFile(root, `app/${file}`, content);
+        sources = {
+            runtimeDir: path.join(root, "runtime"),
+            appDir: path.join(root, "app"),
+            requirements: ["scikit-learn==1.5.0", "joblib==1.4.2"],
+        };
+        destination = path.join(root, "staged", "context");
     });
     afterEach(async () => {
         await proxy?.stop();
         await azurite?.stop();
-        fs.rmSync(path.dirname(destination), { recursive: true, force: true });
+        fs.rmSync(root, { recursive: true, force: true });
     });
 
-    it("copies what Docker receives from scoring/ with the downloaded model in place of the local one", async () => {
-        const result = await viaProxy("edgeml/models/temperature-anomaly/abc/model.json");
-        assert.deepStrictEqual(listFiles(destination), listFiles(SCORING));
-        assert.ok(listFiles(SCORING).includes("model/model.json"));
-        assert.deepStrictEqual(result.files, listFiles(SCORING));
-        assert.ok(fs.readFileSync(path.join(destination, "model/model.json")).equals(REGISTERED));
-        for (const file of listFiles(SCORING).filter((f) => f !== "model/model.json")) {
-            assert.ok(fs.readFileSync(path.join(destination, file)).equals(fs.readFileSync(path.join(SCORING, file))), file);
-        }
-        assert.deepStrictEqual(proxy.requests, [
-            { method: "GET", path: `${CONTAINER}/edgeml/models/temperature-anomaly/abc/model.json`, status: 200 },
-        ]);
-        for (const file of allFiles(destination)) assertNoSecret(fs.readFileSync(path.join(destination, file), "utf8"));
+    it("stages the runtime, the user's folder and a single-file model of any format as model/<name>", async () => {
+        const result = await viaProxy(FILE_MODEL);
+        assert.deepStrictEqual(result.files, expectedFiles("model/model.pkl"));
+        assert.deepStrictEqual(allFiles(destination), result.files);
+        assert.ok(read("model/model.pkl").equals(PICKLE));
+        assert.strictEqual(read("Dockerfile").toString(), FAKE_RUNTIME["image/Dockerfile"]);
+        assert.strictEqual(read("requirements.txt").toString(), "scikit-learn==1.5.0\njoblib==1.4.2\n");
+        assert.ok(read("app/score.py").equals(fs.readFileSync(path.join(sources.appDir, "score.py"))));
+        assert.deepStrictEqual(proxy.requests, [{ method: "GET", path: `${CONTAINER}/${FILE_MODEL}`, status: 200 }]);
+        for (const file of allFiles(destination)) assertNoSecret(read(file).toString("latin1"));
     });
 
-    it("downloads with a read-only service SAS that Azurite validates, with or without the leading ?", async () => {
-        await stage("edgeml/models/temperature-anomaly/abc/model.json", {}, sas);
-        assert.ok(fs.readFileSync(path.join(destination, "model/model.json")).equals(REGISTERED));
-        // A blob SAS (sr=b) for the file works as well as the container SAS.
+    it("downloads every blob under a folder registration into model/<folder>/, and nothing beside it", async () => {
+        const result = await viaProxy(FOLDER_MODEL);
+        assert.deepStrictEqual(result.files, expectedFiles(...FOLDER_STAGED));
+        assert.deepStrictEqual(allFiles(destination), result.files);
+        for (const [blob, content] of Object.entries(FOLDER_BLOBS)) assert.ok(read(`model/mlflow-model/${blob}`).equals(content), blob);
+        assert.deepStrictEqual(
+            proxy.requests.map((r) => [r.method, r.path, r.status]),
+            [
+                ["GET", `${CONTAINER}/${FOLDER_MODEL}`, 404],
+                ["GET", CONTAINER, 200],
+                ...Object.keys(FOLDER_BLOBS)
+                    .sort()
+                    .map((blob) => ["GET", `${CONTAINER}/${FOLDER_MODEL}/${blob}`, 200]),
+            ],
+        );
+        for (const file of allFiles(destination)) assertNoSecret(read(file).toString("latin1"));
+        // A trailing slash names the same folder.
+        assert.deepStrictEqual(await stage(`${FOLDER_MODEL}/`), result);
+    });
+
+    it("downloads with a service SAS that Azurite validates, with or without the leading ?", async () => {
+        await stage(FILE_MODEL, {}, sas);
+        assert.ok(read("model/model.pkl").equals(PICKLE));
+        await stage(FOLDER_MODEL, {}, sas);
+        assert.ok(read("model/mlflow-model/model.pkl").equals(FOLDER_BLOBS["model.pkl"]));
+        // A read-only blob SAS (sr=b) for a single-file model works as well as the container SAS: nothing is listed.
         const blobSas = serviceSas({
             accountName: AZURITE_ACCOUNT,
             accountKey: AZURITE_ACCOUNT_KEY,
             containerName: CONTAINER,
-            blobName: "custom/folder model/model.json",
+            blobName: FILE_MODEL,
             permissions: "r",
             expiry: new Date(Date.now() + HOUR),
             protocols: "https,http",
         });
         issued.push(blobSas);
         assert.match(blobSas, /&sr=b&/);
-        await stage("custom/folder model/", {}, `?${blobSas}`);
-        assert.ok(fs.readFileSync(path.join(destination, "model/model.json")).equals(REGISTERED));
+        await stage(FILE_MODEL, {}, `?${blobSas}`);
+        assert.ok(read("model/model.pkl").equals(PICKLE));
+        assert.deepStrictEqual(allFiles(destination), expectedFiles("model/model.pkl"));
     });
 
-    it("hashes the staged context as hashBuildContext does, model included", async () => {
-        const context = makeContext({
-            Dockerfile: "FROM scratch\n",
-            ".dockerignore": "tests\n",
-            "a.py": "a",
-            "tests/t.py": "t",
-            "model/model.json": "{}",
-        });
-        const result = await stage("edgeml/models/temperature-anomaly/abc/model.json", { context });
-        assert.strictEqual(result.sha256, hashBuildContext(destination));
-        assert.deepStrictEqual(result.files, [".dockerignore", "Dockerfile", "a.py", "model/model.json"]);
-        fs.rmSync(context, { recursive: true, force: true });
+    it("hashes the staged folder as hashBuildContext does, following the registered model's bytes and blobs", async () => {
+        const file = await stage(FILE_MODEL);
+        assert.strictEqual(file.sha256, hashBuildContext(destination));
+        await azurite.putBlob(CONTAINER, FILE_MODEL, Buffer.concat([PICKLE, Buffer.from([0])]));
+        const changed = await stage(FILE_MODEL);
+        assert.notStrictEqual(changed.sha256, file.sha256);
+        assert.strictEqual(changed.sha256, hashBuildContext(destination));
 
-        // Under scoring/'s ".dockerignore: *, !model/model.json" the hash must still follow the model.
-        const before = (await stage("edgeml/models/temperature-anomaly/abc/model.json")).sha256;
-        await azurite.putBlob(
-            CONTAINER,
-            "edgeml/models/temperature-anomaly/abc/model.json",
-            REGISTERED.toString("utf8").replace("4242", "4343"),
-        );
-        assert.notStrictEqual((await stage("edgeml/models/temperature-anomaly/abc/model.json")).sha256, before);
+        const folder = await stage(FOLDER_MODEL);
+        assert.strictEqual(folder.sha256, hashBuildContext(destination));
+        await azurite.putBlob(CONTAINER, `${FOLDER_MODEL}/data/nested/more.bin`, "x");
+        const grown = await stage(FOLDER_MODEL);
+        assert.notStrictEqual(grown.sha256, folder.sha256);
+        assert.ok(grown.files.includes("model/mlflow-model/data/nested/more.bin"));
+        await azurite.deleteBlob(CONTAINER, `${FOLDER_MODEL}/data/nested/more.bin`);
+        assert.strictEqual((await stage(FOLDER_MODEL)).sha256, folder.sha256);
     });
 
     it("is idempotent: a second run gives the same hash and bytes", async () => {
-        const first = await stage("edgeml/models/temperature-anomaly/abc/model.json");
-        const before = new Map(allFiles(destination).map((f) => [f, fs.readFileSync(path.join(destination, f))]));
-        const second = await stage("edgeml/models/temperature-anomaly/abc/model.json");
+        const first = await stage(FOLDER_MODEL);
+        const before = new Map(allFiles(destination).map((f) => [f, read(f)]));
+        const second = await stage(FOLDER_MODEL);
         assert.deepStrictEqual(second, first);
-        assert.deepStrictEqual(new Map(allFiles(destination).map((f) => [f, fs.readFileSync(path.join(destination, f))])), before);
+        assert.deepStrictEqual(new Map(allFiles(destination).map((f) => [f, read(f)])), before);
     });
 
     it("removes stale files, leftover temp files and conflicting folders", async () => {
         writeFile(destination, "old.py", "stale");
-        writeFile(destination, "model/model.json.123-abcd.tmp", "half-written");
+        writeFile(destination, "model/.model.pkl.123-abcd.tmp", "half-written");
         writeFile(destination, "stale-dir/nested/x.txt", "stale");
-        writeFile(destination, "score.py/oops", "a folder where a file belongs");
-        const result = await stage("edgeml/models/temperature-anomaly/abc/model.json");
-        assert.deepStrictEqual(allFiles(destination), result.files);
+        writeFile(destination, "app/score.py/oops", "a folder where a file belongs");
+        const folder = await stage(FOLDER_MODEL);
+        assert.deepStrictEqual(allFiles(destination), folder.files);
         assert.ok(!fs.existsSync(path.join(destination, "stale-dir")));
 
-        // A file dropped from the source context disappears from the staging too.
-        const context = makeContext({ Dockerfile: "FROM scratch\n", "a.py": "a", "b.py": "b", "model/model.json": "{}" });
-        const options = { context, modelFile: "model/model.json" };
-        await stage("edgeml/models/temperature-anomaly/abc/model.json", options);
-        fs.rmSync(path.join(context, "b.py"));
-        const again = await stage("edgeml/models/temperature-anomaly/abc/model.json", options);
-        assert.deepStrictEqual(again.files, ["Dockerfile", "a.py", "model/model.json"]);
-        assert.deepStrictEqual(allFiles(destination), again.files);
-        fs.rmSync(context, { recursive: true, force: true });
-    });
-
-    it("reads model.json inside a folder registration", async () => {
-        await viaProxy("custom/folder model/");
-        assert.ok(fs.readFileSync(path.join(destination, "model/model.json")).equals(REGISTERED));
+        // Another registration replaces the model; a file dropped from the user's folder disappears too.
+        fs.rmSync(path.join(sources.appDir, "score.py"));
+        const file = await stage(FILE_MODEL);
         assert.deepStrictEqual(
-            proxy.requests.map((r) => [r.path, r.status]),
-            [[`${CONTAINER}/custom/folder model/model.json`, 200]],
+            file.files,
+            expectedFiles("model/model.pkl").filter((f) => f !== "app/score.py"),
         );
-    });
-
-    it("falls back to <path>/model.json when a .json path is not a blob", async () => {
-        await viaProxy("custom/v1.json");
-        assert.deepStrictEqual(
-            proxy.requests.map((r) => [r.path, r.status]),
-            [
-                [`${CONTAINER}/custom/v1.json`, 404],
-                [`${CONTAINER}/custom/v1.json/model.json`, 200],
-            ],
-        );
+        assert.deepStrictEqual(allFiles(destination), file.files);
+        assert.ok(!fs.existsSync(path.join(destination, "model", "mlflow-model")));
     });
 
     it("explains a SAS whose signature Azurite refuses (403) without repeating it, and leaves the previous staging alone", async () => {
-        await stage("edgeml/models/temperature-anomaly/abc/model.json");
+        await stage(FILE_MODEL);
         const before = hashBuildContext(destination);
         const forged = sas.replace(/sig=[^&]*/, `sig=${encodeURIComponent(Buffer.alloc(32, 7).toString("base64"))}`);
         issued.push(forged);
         const error = await expectFailure(
-            stage("edgeml/models/temperature-anomaly/abc/model.json", {}, forged),
+            stage(FOLDER_MODEL, {}, forged),
             /HTTP 403 AuthorizationFailure/,
             /listServiceSas/,
             /shared key/,
@@ -226,14 +256,14 @@ describe("staging the scoring context with a registered model, downloaded from A
         );
         assert.strictEqual(error.status, 403);
         assert.strictEqual(hashBuildContext(destination), before);
-        for (const file of allFiles(destination)) assertNoSecret(fs.readFileSync(path.join(destination, file), "utf8"));
+        for (const file of allFiles(destination)) assertNoSecret(read(file).toString("latin1"));
     });
 
     it("reports an expired SAS, refused by Azurite (403), with its expiry and without the SAS", async () => {
         const expired = sasFor({ start: new Date(Date.now() - 3 * HOUR), expiry: new Date(Date.now() - HOUR) });
         const se = new URLSearchParams(expired).get("se")!;
         const error = await expectFailure(
-            stage("edgeml/models/temperature-anomaly/abc/model.json", {}, expired),
+            stage(FILE_MODEL, {}, expired),
             /HTTP 403 AuthorizationFailure/,
             new RegExp(`the SAS expired at ${se}`),
             /run again for a fresh one/,
@@ -243,38 +273,90 @@ describe("staging the scoring context with a registered model, downloaded from A
     });
 
     it("reports a SAS without read permission, refused by Azurite (403), without the SAS", async () => {
-        for (const permissions of ["w", "l", "cwdl"]) {
+        // For a folder too: its path is read (as a blob) before it is listed, and Azurite checks the permission first.
+        for (const [modelPath, permissions] of [
+            [FILE_MODEL, "w"],
+            [FILE_MODEL, "l"],
+            [FILE_MODEL, "cwdl"],
+            [FOLDER_MODEL, "l"],
+        ]) {
             const error = await expectFailure(
-                stage("edgeml/models/temperature-anomaly/abc/model.json", {}, sasFor({ permissions })),
+                stage(modelPath, {}, sasFor({ permissions })),
                 /HTTP 403 AuthorizationPermissionMismatch/,
                 new RegExp(`the SAS does not grant read permission \\(sp=${permissions}\\)`),
             );
             assert.strictEqual(error.status, 403);
+            assert.ok(error.url.endsWith(`/${modelPath.split("/").map(encodeURIComponent).join("/")}`), error.url);
         }
+        assert.ok(!fs.existsSync(destination), "nothing staged");
+    });
+
+    it("reports a SAS that cannot list a folder registration (403), and what it needs, without the SAS", async () => {
+        const readOnly = sasFor({ permissions: "r" });
+        // A single file needs no listing: read alone is enough for it.
+        await stage(FILE_MODEL, {}, readOnly);
+        fs.rmSync(destination, { recursive: true });
+
+        const error = await expectFailure(
+            stage(FOLDER_MODEL, {}, readOnly),
+            /downloading \S+\?restype=container&comp=list&prefix=\S+ failed/,
+            /HTTP 403 AuthorizationPermissionMismatch/,
+            /the SAS does not grant list permission \(sp=r\)/,
+            /path is not a blob, so it is downloaded as a folder/,
+            /container SAS \(sr=c\) with read and list \(rl\) permissions/,
+        );
+        assert.strictEqual(error.status, 403);
+        assert.ok(!/read permission/.test(error.message), error.message);
+        // The URL named is the listing's, its prefix the folder's.
+        assert.strictEqual(new URL(error.url).searchParams.get("comp"), "list");
+        assert.strictEqual(new URL(error.url).searchParams.get("prefix"), `${FOLDER_MODEL}/`);
+
+        // A blob SAS (sr=b) cannot list at all: Azurite answers AuthorizationFailure.
+        const blobSas = serviceSas({
+            accountName: AZURITE_ACCOUNT,
+            accountKey: AZURITE_ACCOUNT_KEY,
+            containerName: CONTAINER,
+            blobName: FOLDER_MODEL,
+            permissions: "rl",
+            expiry: new Date(Date.now() + HOUR),
+            protocols: "https,http",
+        });
+        issued.push(blobSas);
+        await expectFailure(
+            stage(FOLDER_MODEL, {}, blobSas),
+            /HTTP 403 AuthorizationFailure/,
+            /the SAS is a blob SAS \(sr=b\), which cannot list/,
+            /container SAS \(sr=c\) with read and list \(rl\)/,
+        );
+        assert.ok(!fs.existsSync(destination), "nothing staged");
     });
 
     it("reports an https-only SAS used over http, refused by Azurite (403)", async () => {
         await expectFailure(
-            stage("edgeml/models/temperature-anomaly/abc/model.json", {}, sasFor({ protocols: "https" })),
+            stage(FILE_MODEL, {}, sasFor({ protocols: "https" })),
             /HTTP 403 AuthorizationProtocolMismatch/,
             /the SAS allows https only, and http was used/,
         );
     });
 
-    it("reports a missing model.json (404) with every URL it tried", async () => {
-        const error = await expectFailure(stage("other/model.pkl"), /no model\.json at/, /HTTP 404/, /scoring\/train\.py/);
-        assert.ok(error.message.includes(`${azurite.endpoint}${CONTAINER}/other/model.pkl/model.json`));
+    it("reports a path that is neither a blob nor a folder (404), naming it", async () => {
+        const error = await expectFailure(
+            viaProxy("missing/model"),
+            /no blob missing\/model and none under missing\/model\/ in container azureml-blobstore-1 \(HTTP 404\)/,
+            /check the version's modelUri/,
+        );
         assert.strictEqual(error.status, 404);
-        await expectFailure(viaProxy("missing/model.json"), /no model\.json at/);
-        assert.deepStrictEqual(proxy.requests.at(-1), { method: "GET", path: `${CONTAINER}/missing/model.json`, status: 404 });
+        assert.strictEqual(error.url, `${proxy.endpoint}${CONTAINER}/missing/model`);
+        assert.deepStrictEqual(
+            proxy.requests.map((r) => [r.path, r.status]),
+            [
+                [`${CONTAINER}/missing/model`, 404],
+                [CONTAINER, 200],
+            ],
+        );
+        // A prefix of a folder's name is no folder: "…/mlflow" does not reach "…/mlflow-model/".
+        await expectFailure(stage(FOLDER_MODEL.replace(/-model$/, "")), /no blob .*\/mlflow and none under .*\/mlflow\/ /);
         assert.ok(!fs.existsSync(destination), "nothing staged");
-    });
-
-    it("rejects a file that is not the JSON tree score.py loads", async () => {
-        await expectFailure(stage("bad/notjson.json"), /not UTF-8 JSON/, /scoring\/train\.py/);
-        await expectFailure(stage("bad/bom.json"), /not UTF-8 JSON/);
-        await expectFailure(stage("bad/onnx.json"), /format is "onnx", not "edgeml-decision-tree\/1"/);
-        await expectFailure(stage("bad/features.json"), /features must be a non-empty list of machine_temperature/);
     });
 
     // Azurite cannot be told to fail: these faults come from the proxy in front of it, and the request that gets
@@ -283,48 +365,56 @@ describe("staging the scoring context with a registered model, downloaded from A
         proxy.failNext(429);
         proxy.failNext(503);
         proxy.dropNext();
-        await viaProxy("edgeml/models/temperature-anomaly/abc/model.json");
+        await viaProxy(FILE_MODEL);
         assert.deepStrictEqual(
             proxy.requests.map((r) => r.status),
             [429, 503, 0, 200],
         );
-        assert.ok(fs.readFileSync(path.join(destination, "model/model.json")).equals(REGISTERED));
+        assert.ok(read("model/model.pkl").equals(PICKLE));
+
+        // A folder's requests are retried as well: the 404 that makes it a folder is only taken once it is Azurite's.
+        proxy.requests.length = 0;
+        proxy.failNext(503);
+        proxy.dropNext();
+        await viaProxy(FOLDER_MODEL);
+        assert.deepStrictEqual(
+            proxy.requests.slice(0, 4).map((r) => [r.path, r.status]),
+            [
+                [`${CONTAINER}/${FOLDER_MODEL}`, 503],
+                [`${CONTAINER}/${FOLDER_MODEL}`, 0],
+                [`${CONTAINER}/${FOLDER_MODEL}`, 404],
+                [CONTAINER, 200],
+            ],
+        );
+        assert.deepStrictEqual(allFiles(destination), expectedFiles(...FOLDER_STAGED));
     });
 
     it("gives up on a service that stays busy or unreachable", async () => {
         proxy.failNext(503, 1000);
-        await expectFailure(
-            viaProxy("edgeml/models/temperature-anomaly/abc/model.json"),
-            /after \d+ attempts \(HTTP 503 ServerBusy\)/,
-            /try again later/,
-        );
+        await expectFailure(viaProxy(FILE_MODEL), /after \d+ attempts \(HTTP 503 ServerBusy\)/, /try again later/);
         assert.ok(proxy.requests.length > 1);
         await azurite.stop();
-        await expectFailure(
-            stage("edgeml/models/temperature-anomaly/abc/model.json"),
-            /network error: .*ECONNREFUSED/,
-            /can reach the storage account/,
-        );
+        await expectFailure(stage(FOLDER_MODEL), /network error: .*ECONNREFUSED/, /can reach the storage account/);
+        assert.ok(!fs.existsSync(destination), "nothing staged");
     });
 
     it("keeps the SAS out of errors that echo the URL", async () => {
         const fetchImpl = (async (url: string) => {
             throw new TypeError(`Failed to parse URL from ${url}`);
         }) as unknown as typeof fetch;
-        await expectFailure(
-            stage("edgeml/models/temperature-anomaly/abc/model.json", { fetchImpl }),
-            /Failed to parse URL from .*\[redacted\]/,
-        );
+        await expectFailure(stage(FILE_MODEL, { fetchImpl }), /Failed to parse URL from .*\[redacted\]/);
     });
 
-    it("refuses a destination that overlaps the context, or a .dockerignore that hides the model", async () => {
-        const context = makeContext({ Dockerfile: "FROM scratch\n", ".dockerignore": "model\n", "model/model.json": "{}" });
-        const viaProxyWith = (extra: Partial<StageOptions>) => stage("x/model.json", extra, `?${sas}`, proxy.endpoint);
-        await assert.rejects(viaProxyWith({ context, destination: path.join(context, "out") }), /overlaps the build context/);
-        await assert.rejects(viaProxyWith({ context, destination: path.dirname(context) }), /overlaps the build context/);
-        await assert.rejects(viaProxyWith({ context }), /\.dockerignore excludes model\/model\.json/);
-        assert.deepStrictEqual(proxy.requests, []);
-        fs.rmSync(context, { recursive: true, force: true });
+    it("refuses a destination that overlaps the runtime or the user's folder, deleting nothing", async () => {
+        const before = allFiles(root);
+        for (const overlapping of [path.join(sources.appDir, "out"), sources.runtimeDir, root]) {
+            await assert.rejects(
+                stage(FILE_MODEL, { destination: overlapping }),
+                (error: Error) =>
+                    pulumi.RunError.isInstance(error) && /staging folder .* overlaps .*, which it is staged from/.test(error.message),
+            );
+        }
+        assert.deepStrictEqual(allFiles(root), before);
     });
 });
 
@@ -337,23 +427,5 @@ describe("blobUrl", () => {
             blobUrl("https://acct.blob.core.windows.net/", "c", "m.json", ""),
             "https://acct.blob.core.windows.net/c/m.json",
         );
-    });
-});
-
-describe("modelShapeProblem", () => {
-    it("accepts the tree scoring/train.py writes and names what is wrong otherwise", () => {
-        assert.strictEqual(modelShapeProblem(LOCAL_MODEL), undefined);
-        const doc = JSON.parse(LOCAL_MODEL.toString("utf8"));
-        const variant = (change: (d: any) => void) => {
-            const copy = structuredClone(doc);
-            change(copy);
-            return modelShapeProblem(Buffer.from(JSON.stringify(copy)));
-        };
-        assert.match(variant((d) => delete d.tree.probabilities) ?? "", /tree must be an object with the lists/);
-        assert.match(variant((d) => d.tree.left.pop()) ?? "", /one entry per node/);
-        assert.match(variant((d) => (d.anomalyClass = 2)) ?? "", /anomalyClass 2 is not one of tree\.classes/);
-        assert.match(variant((d) => (d.features = [])) ?? "", /features must be a non-empty list/);
-        assert.match(modelShapeProblem(Buffer.from("[1]")) ?? "", /not a JSON object/);
-        assert.match(modelShapeProblem(Buffer.from("{}")) ?? "", /format is missing/);
     });
 });

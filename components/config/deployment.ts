@@ -28,8 +28,6 @@ export interface DeploymentConfig {
     rollbackOnFailure: boolean;
     /** Fleet mode: the canary stage, when canaryCondition is set. */
     canary?: CanarySettings;
-    /** What is allowed but should change (an out-of-support IoT Edge version), each naming its key. */
-    warnings: string[];
 }
 
 /** The reading functions of the config loader that this section uses. */
@@ -43,6 +41,8 @@ export interface DeploymentConfigReader {
     json(key: string): Record<string, unknown> | undefined;
     problem(key: string, value: string, rule: string): void;
     chosen(key: string): string | undefined;
+    /** Allowed, but the user should change it (an out-of-support IoT Edge version). */
+    warn(text: string): void;
 }
 
 export function readDeploymentConfig(read: DeploymentConfigReader, stack: string): DeploymentConfig {
@@ -53,10 +53,9 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
     const telemetryEntries = read.uniqueList("scoringInputFrom", (entry) =>
         TELEMETRY_ENTRY.test(entry) ? undefined : "must be sensor, leafDevices, <module>/<output>, <module>/* or none",
     );
-    const warnings: string[] = [];
     const runtime = checkEdgeRuntimeVersion(edgeRuntimeVersion);
     if (!runtime.ok) read.problem("edgeRuntimeVersion", edgeRuntimeVersion, runtime.rule);
-    else if (runtime.warning) warnings.push(`${configKey("edgeRuntimeVersion")} = "${edgeRuntimeVersion}": ${runtime.warning}`);
+    else if (runtime.warning) read.warn(`${configKey("edgeRuntimeVersion")} = "${edgeRuntimeVersion}": ${runtime.warning}`);
     const config: DeploymentConfig = {
         mode: read.oneOf("deploymentMode", DEPLOYMENT_MODES),
         manifest: {
@@ -67,7 +66,7 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
                 restartPolicy: read.oneOf<RestartPolicy>("scoringRestartPolicy", RESTART_POLICIES),
                 startupOrder: 1,
                 env: read.keyValueList("scoringEnv"),
-                createOptions: read.json("scoringCreateOptions"),
+                createOptions: scoringCreateOptions(read),
                 inputName: read.string("scoringInputName"),
                 outputName: read.string("scoringOutputName"),
                 desiredProperties: read.json("scoringDesiredProperties"),
@@ -96,7 +95,6 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
         },
         concurrency: read.integer("deploymentConcurrency", 1, 64),
         rollbackOnFailure: read.boolean("rollbackOnFailure"),
-        warnings,
     };
     config.canary = readCanary(read, config.mode, config.priority);
     for (const problem of validateManifest(withPlaceholders(config))) {
@@ -109,6 +107,39 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
         }
     }
     return config;
+}
+
+/** The port the runtime serves /score on inside the container (scoring/runtime's PORT). */
+export const SCORING_PORT = 5001;
+
+/**
+ * scoringCreateOptions, with /score published on the device when scoringHostPort asks for it. Not published by
+ * default: telemetry reaches the module through edgeHub routes, and other modules call
+ * http://<module name>:5001/score on the IoT Edge network without any host port. Published, it is bound to
+ * scoringHostAddress (127.0.0.1 unless the user says otherwise), since /score has no authentication.
+ */
+function scoringCreateOptions(read: DeploymentConfigReader): Record<string, unknown> | undefined {
+    const options = read.json("scoringCreateOptions");
+    const hostPort = read.integer("scoringHostPort", 0, 65535);
+    const address = read.string("scoringHostAddress");
+    if (!/^(\d{1,3}(\.\d{1,3}){3}|\[?[0-9a-fA-F:]+\]?)$/.test(address))
+        read.problem("scoringHostAddress", address, "must be an IP address of the device to bind /score to, such as 127.0.0.1 or 0.0.0.0");
+    if (hostPort === 0) {
+        if (read.chosen("scoringHostAddress") !== undefined)
+            read.problem("scoringHostAddress", address, `binds nothing unless ${configKey("scoringHostPort")} is set to a port`);
+        return options;
+    }
+    const hostConfig = (options?.HostConfig ?? {}) as Record<string, unknown>;
+    if (hostConfig.PortBindings !== undefined) {
+        read.problem(
+            "scoringHostPort",
+            String(hostPort),
+            `${configKey("scoringCreateOptions")} has HostConfig.PortBindings of its own: publish the port in one of the two`,
+        );
+        return options;
+    }
+    const binding = { HostIp: address.replace(/^\[|\]$/g, ""), HostPort: String(hostPort) };
+    return { ...options, HostConfig: { ...hostConfig, PortBindings: { [`${SCORING_PORT}/tcp`]: [binding] } } };
 }
 
 const CANARY_KEYS = ["canaryCondition", "canaryPriority", "canaryTimeoutSeconds", "canaryMinSuccessCount"];

@@ -5,10 +5,9 @@ export {
     IMAGE_PLATFORMS,
     IOT_HUB_SKUS,
     loadConfig,
-    MODEL_FILE_IN_CONTEXT,
+    MODEL_TYPES,
     REGISTRY_SKUS,
     runtimeConfigSource,
-    SCORING_DIR,
     STORAGE_SKUS,
 } from "./loader";
 export type {
@@ -16,6 +15,7 @@ export type {
     ImagePlatform,
     IotHubSku,
     LocalModel,
+    ModelType,
     NewIotHub,
     NewRegistry,
     NewWorkspace,
@@ -25,8 +25,16 @@ export type {
     StorageSku,
 } from "./loader";
 export type { DeploymentConfig } from "./deployment";
+export { DEFAULT_CONDA_FILE } from "./scoringModule";
+export type { ScoringModule } from "./scoringModule";
+export { choosePythonVersion, convertCondaEnvironment, DEFAULT_PYTHON_VERSION, PYTHON_VERSIONS } from "./condaEnvironment";
+export type { CondaEnvironment } from "./condaEnvironment";
+// The conversion's tables, for the README's.
+export { CONDA_DROP_REASONS, CONDA_NOT_PIP, CONDA_PIP_RENAMES, CONDA_PIP_SAME_NAMES } from "./condaPipNames";
 export { EXISTING_KINDS } from "./existing";
 export type { ExistingKind, ExistingModel } from "./existing";
 export * as names from "./names";
 export { configText, qualifiedKey, readProjectFile, readYamlFile } from "./projectFile";
 export type { ConfigType, ProjectFile } from "./projectFile";
+export { describeModelPath } from "./modelFile";
+export type { ModelPathInfo } from "./modelFile";

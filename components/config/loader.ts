@@ -7,7 +7,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as names from "./names";
 import { DeploymentConfig, readDeploymentConfig } from "./deployment";
-import { describeModelFile, ModelFileInfo } from "./modelFile";
+import { describeModelPath, ModelFileInfo, ModelPathInfo } from "./modelFile";
+import { readScoringModule, ScoringModule } from "./scoringModule";
 import { configKey, PROJECT, type ExistingResource } from "../shared";
 import { ConfigReader, ConfigSource, optional } from "./reader";
 import { EXISTING_KINDS, ExistingModel, readExistingModel, readExistingResource, readWorkspaceConfigFile } from "./existing";
@@ -29,6 +30,10 @@ export type ImagePlatform = (typeof IMAGE_PLATFORMS)[number];
 export const STORAGE_SKUS = ["Standard_LRS", "Standard_GRS", "Standard_RAGRS", "Standard_ZRS"] as const;
 export type StorageSku = (typeof STORAGE_SKUS)[number];
 
+/** Azure ML's model asset types this project registers: any files, or an MLflow model folder (MLmodel at its top). */
+export const MODEL_TYPES = ["custom_model", "mlflow_model"] as const;
+export type ModelType = (typeof MODEL_TYPES)[number];
+
 export interface StackConfig {
     project: string;
     stack: string;
@@ -49,16 +54,24 @@ export interface StackConfig {
     edgeDevices: string[];
     /** Twin tags of every device: environment=<stack> plus the configured ones. */
     deviceTags: Record<string, string>;
-    /** A local model file to register, or a model a training run already registered. */
+    /** A local model file or folder to register, or a model a training run already registered. */
     model: LocalModel | ExistingModel;
+    /** The user's scoring module: their folder, entry script and conda environment (as pip requirements). */
+    scoring: ScoringModule;
     deployment: DeploymentConfig;
     image: {
-        /** The scoring module folder, relative to the project folder: the Docker build context. */
-        context: string;
         repository: string;
         platform: ImagePlatform;
+        /**
+         * scoringBaseImage, or python:<X.Y>-slim for the conda file's Python (python:3.11-slim when it names none).
+         * Empty only when the scoring folder has its own Dockerfile and scoringBaseImage is empty: its FROM decides.
+         */
         baseImage: string;
     };
+    /** What the configuration chose or changed on the user's behalf (each dropped conda entry, a detected model type). */
+    notes: string[];
+    /** What could not be checked at preview (the entry script, without python3 on PATH). */
+    warnings: string[];
 }
 
 export interface NewRegistry {
@@ -95,13 +108,19 @@ export interface NewWorkspace {
 
 export interface LocalModel {
     existing: false;
-    /** The model file, relative to the project folder; inside the scoring module's build context. */
+    /** The model file or folder, relative to the project folder ("/"-separated). */
     path: string;
+    kind: ModelPathInfo["kind"];
+    /** modelType; an MLflow model folder is mlflow_model unless modelType says otherwise. */
+    type: ModelType;
+    /** The file's sha256, or the folder's (modelFile.ts defines the scheme). */
+    sha256: string;
     name: string;
-    /** From config (a positive whole number); undefined: numbered 1, 2, ... as the file's content changes. */
+    /** From config (a positive whole number); undefined: numbered 1, 2, ... as the model's content changes. */
     version?: string;
     description: string;
     tags: Record<string, string>;
+    /** sha256 (again) and the framework the model names, as the registration records them. */
     file: ModelFileInfo;
 }
 
@@ -133,6 +152,7 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
     const existingWorkspace =
         readExistingResource(read, "existingWorkspace", EXISTING_KINDS.workspace, resourceGroup) ??
         readWorkspaceConfigFile(read, "workspaceConfigFile", source.projectDir);
+    const scoring = readScoringModule(read, source.projectDir);
 
     const config: StackConfig = {
         project: PROJECT,
@@ -174,18 +194,18 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
         edgeDevices: read.uniqueList("edgeDevices", names.deviceId),
         deviceTags: { environment: stack, ...read.keyValueList("deviceTags") },
         model: readModelSource(read, source.projectDir, existingWorkspace !== undefined),
+        scoring: scoring.module,
         deployment: readDeploymentConfig(read, stack),
         image: {
-            context: SCORING_DIR,
             repository: read.string("imageRepository", names.imageRepository),
             platform: read.oneOf("imagePlatform", IMAGE_PLATFORMS),
-            baseImage: read.string("scoringBaseImage", names.imageReference),
+            baseImage: scoring.baseImage,
         },
+        notes: read.notes,
+        warnings: read.warnings,
     };
     read.rejectUnknownKeys();
     read.throwIfProblems();
-    // Allowed, but the user should know (pulumi preview prints these; so does the offline plan).
-    for (const warning of config.deployment.warnings) pulumi.log.warn(warning);
     return config;
 }
 
@@ -218,6 +238,7 @@ function readModelSource(read: ConfigReader, projectDir: string, workspaceExists
     if (!existing) return readModel(read, projectDir);
     read.creationOnly("existingModel", read.string("existingModel"), [
         "modelPath",
+        "modelType",
         "modelName",
         "modelVersion",
         "modelDescription",
@@ -233,27 +254,21 @@ function readModelSource(read: ConfigReader, projectDir: string, workspaceExists
     return existing;
 }
 
-/** The scoring module's folder, which is also the image's build context. */
-export const SCORING_DIR = "scoring";
-/** Where the Dockerfile copies the model from, inside the build context; score.py loads it from there. */
-export const MODEL_FILE_IN_CONTEXT = "model/model.json";
-const MODEL_FILE = `${SCORING_DIR}/${MODEL_FILE_IN_CONTEXT}`;
-
 function readModel(read: ConfigReader, projectDir: string): LocalModel {
-    const modelPath = read.file("modelPath", projectDir);
-    // The image carries the model: the Dockerfile copies the model folder of its build context.
-    if (modelPath && modelPath !== path.join(projectDir, MODEL_FILE)) {
-        read.problem(
-            "modelPath",
-            path.relative(projectDir, modelPath),
-            `must be ${MODEL_FILE}, the file the scoring image copies and score.py loads`,
-        );
+    const modelPath = read.existingPath("modelPath", projectDir, "file or folder");
+    const found = modelPath ? describeModelPath(modelPath) : undefined;
+    // Registering an empty folder would succeed and leave init() nothing to load, on every device.
+    if (found?.kind === "folder" && found.files.length === 0) {
+        read.problem("modelPath", read.string("modelPath"), `is an empty folder (${modelPath}): it must hold the model's files`);
     }
-    const file = modelPath ? describeModelFile(modelPath) : { sha256: "", framework: "", frameworkVersion: "" };
+    const file = found ? { sha256: found.sha256, framework: found.framework, frameworkVersion: found.frameworkVersion } : NO_FILE;
     const explicitVersion = read.string("modelVersion", optional(names.modelVersion));
     return {
         existing: false,
         path: path.relative(projectDir, modelPath).split(path.sep).join("/"),
+        kind: found?.kind ?? "file",
+        type: readModelType(read, found),
+        sha256: file.sha256,
         name: read.string("modelName", names.modelName),
         // Azure ML versions are immutable whole numbers: without one in config, ModelRegistration numbers them.
         version: explicitVersion || undefined,
@@ -261,6 +276,32 @@ function readModel(read: ConfigReader, projectDir: string): LocalModel {
         tags: read.keyValueList("modelTags"),
         file,
     };
+}
+
+const NO_FILE: ModelFileInfo = { sha256: "", framework: "", frameworkVersion: "" };
+
+/**
+ * modelType as set, except that an MLflow model folder (MLmodel at its top) is registered as mlflow_model while
+ * modelType is at its default, custom_model, so Azure ML knows the model's flavors. A value equal to the default reads
+ * as the default, so such a folder is always an mlflow_model. mlflow_model needs such a folder.
+ */
+function readModelType(read: ConfigReader, found: ModelPathInfo | undefined): ModelType {
+    const type = read.oneOf("modelType", MODEL_TYPES);
+    if (!found) return type;
+    const modelPath = read.string("modelPath");
+    if (found.mlflow && read.chosen("modelType") === undefined) {
+        read.note(`${configKey("modelPath")} ${modelPath} holds an MLmodel file: registered as an MLflow model (modelType mlflow_model)`);
+        return "mlflow_model";
+    }
+    if (type === "mlflow_model" && !found.mlflow) {
+        const what = found.kind === "file" ? "a file" : "a folder without an MLmodel file at its top";
+        read.problem(
+            "modelType",
+            type,
+            `needs ${configKey("modelPath")} to be an MLflow model folder (MLmodel at its top), but "${modelPath}" is ${what}`,
+        );
+    }
+    return type;
 }
 
 function readIotHubSku(read: ConfigReader): IotHubSku {

@@ -22,6 +22,10 @@ export function optional(check: names.NameCheck): names.NameCheck {
 export class ConfigReader {
     private readonly problems: string[] = [];
     private readonly readKeys = new Set<string>();
+    /** What the configuration chose or changed on the user's behalf (a dropped conda entry): the plan prints them. */
+    readonly notes: string[] = [];
+    /** What could not be checked here and will be at `up` or on the device (no python3 to parse the entry script). */
+    readonly warnings: string[] = [];
 
     constructor(
         private readonly source: ConfigSource,
@@ -99,13 +103,18 @@ export class ConfigReader {
         return items;
     }
 
-    /** A file that must exist, resolved against the project folder; "" when the key is missing or broken. */
-    file(key: string, projectDir: string): string {
+    /**
+     * A file or folder that must exist, resolved against `baseDir` (an absolute value as it is); "" when the key is
+     * empty, missing or broken. `within` names the folder a relative value is read against, for the message.
+     */
+    existingPath(key: string, baseDir: string, kind: "file" | "folder" | "file or folder", within = ""): string {
         const value = this.string(key);
         if (value === "") return "";
-        const resolved = path.resolve(projectDir, value);
-        if (!fs.existsSync(resolved) || !fs.statSync(resolved).isFile()) {
-            this.fail(key, value, `must name an existing file (looked for ${resolved})`);
+        const resolved = path.resolve(baseDir, value);
+        const stat = fs.statSync(resolved, { throwIfNoEntry: false });
+        const found = kind === "file" ? stat?.isFile() : kind === "folder" ? stat?.isDirectory() : stat?.isFile() || stat?.isDirectory();
+        if (!found) {
+            this.fail(key, value, `must name an existing ${kind}${within ? ` in ${within}` : ""} (looked for ${resolved})`);
             return "";
         }
         return resolved;
@@ -172,6 +181,19 @@ export class ConfigReader {
 
     problem(key: string, value: string, broken: string): void {
         this.fail(key, value, broken);
+    }
+
+    /** A problem inside a file a key names or leads to by default: "<key>: <file>: <where, and what is wrong>". */
+    fileProblem(key: string, file: string, broken: string): void {
+        this.problems.push(`${this.qualified(key)}: ${file}: ${broken}`);
+    }
+
+    note(text: string): void {
+        this.notes.push(text);
+    }
+
+    warn(text: string): void {
+        this.warnings.push(text);
     }
 
     rejectUnknownKeys(): void {

@@ -52,7 +52,8 @@ export function registeredModelBlob(args: ModelBlobArgs, component: pulumi.Resou
                     resourceGroupName: c.resourceGroup,
                     canonicalizedResource: `/blob/${c.accountName}/${c.containerName}`,
                     resource: storage.SignedResource.C,
-                    permissions: storage.Permissions.R,
+                    // Read the blobs, and list them: a model registered as a folder is every blob under its path.
+                    permissions: "rl",
                     protocols: storage.HttpProtocol.Https,
                     sharedAccessExpiryTime: sasExpiry(),
                 },

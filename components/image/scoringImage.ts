@@ -2,15 +2,23 @@ import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
+import type { ScoringModule } from "../config";
 import { hashBuildContext } from "./buildContext";
-import { MODEL_FILE_IN_CONTEXT } from "../config";
 import { componentType } from "../shared";
+import { localModelFiles, moduleContextFiles, ModuleSources, writeStagedContext } from "./moduleContext";
 import { ModelBlobArgs, registeredModelBlob } from "./registeredModelBlob";
 import { stageBuildContext } from "./stagedContext";
 
+/** edgeml's serving runtime, relative to the project folder: its Dockerfile builds every module edgeml stages. */
+export const SCORING_RUNTIME_DIR = "scoring/runtime";
+
 export interface ScoringImageArgs {
-    /** The scoring module folder (score.py, myenv.yml, Dockerfile, the model), relative to projectDir. */
-    context: string;
+    /** The user's module (folder, entry script, converted requirements, own Dockerfile or not), from the config. */
+    module: ScoringModule;
+    /** The local model file or folder (relative to projectDir); unused when `registeredModel` is given. */
+    modelPath?: string;
+    /** Where the build context is staged, relative to projectDir (out/<stack>/scoring-context). */
+    stagingDir: string;
     /** Where `pulumi` runs; relative paths keep the resource's inputs identical on every checkout. */
     projectDir: string;
     /** Registry host, from ContainerRegistry, so nothing is typed by hand. */
@@ -29,19 +37,17 @@ export interface ScoringImageArgs {
     modelName: pulumi.Input<string>;
     /** Registered version the image carries (known only after reading `name@latest`); part of the tag. */
     modelVersion: pulumi.Input<string>;
-    /** sha256 of the model file, recorded as the label edgeml.model.sha256 beside name and version. */
+    /** sha256 of the model, recorded as the label edgeml.model.sha256 beside name and version. */
     modelSha256: pulumi.Input<string>;
-    /**
-     * A model registered elsewhere (a training run's) to carry instead of the context's own model file: the
-     * context is staged into `stagingDir` (relative to projectDir) with that model's file downloaded into it.
-     */
-    registeredModel?: ModelBlobArgs & { stagingDir: string };
+    /** A model registered elsewhere (a training run's) to carry instead of a local one, downloaded into the staging. */
+    registeredModel?: ModelBlobArgs;
 }
 
 /**
- * The scoring module's Docker image, built from scoring/ and pushed to the stack's registry. The tag is a hash
- * of the build context (which holds the model), the platform and the build arguments, so an unchanged context
- * neither rebuilds nor redeploys; `imageRef` pins the pushed image by digest.
+ * The scoring module's Docker image: edgeml's runtime, the user's folder, their requirements and the model, staged
+ * into one build context and pushed to the stack's registry. The tag is a hash of that context (all three), the
+ * platform and the build arguments, so an unchanged module neither rebuilds nor redeploys; `imageRef` pins the
+ * pushed image by digest.
  */
 export class ScoringImage extends pulumi.ComponentResource {
     public readonly imageName: pulumi.Output<string>;
@@ -52,12 +58,19 @@ export class ScoringImage extends pulumi.ComponentResource {
         super(componentType("image", "ScoringImage"), name, {}, opts);
 
         const buildArgs = pulumi.output({
-            BASE_IMAGE: args.baseImage,
+            // Empty only for a folder with its own Dockerfile and no scoringBaseImage: passed empty, the argument
+            // would override the Dockerfile's own ARG default and leave FROM nothing.
+            ...(args.baseImage ? { BASE_IMAGE: args.baseImage } : {}),
             MODEL_NAME: args.modelName,
             MODEL_VERSION: args.modelVersion,
             MODEL_SHA256: args.modelSha256,
+            ENTRY_SCRIPT: args.module.entryScript,
         });
-        const { context, contextHash } = args.registeredModel ? this.stage(args, args.registeredModel) : localContext(args);
+        const { context, contextHash } = args.module.ownDockerfile
+            ? ownContext(args)
+            : args.registeredModel
+              ? this.stageRegistered(args, args.registeredModel)
+              : stageLocal(args);
         this.tag = pulumi
             .all([contextHash, buildArgs])
             .apply(([hash, shaping]) => tagFromHash(hash, { platform: args.platform, ...shaping }));
@@ -80,20 +93,19 @@ export class ScoringImage extends pulumi.ComponentResource {
         this.registerOutputs({ imageName: this.imageName, imageRef: this.imageRef });
     }
 
-    /** Copies the context with the registered model's file in it; the build waits for the copy. */
-    private stage(args: ScoringImageArgs, registered: ModelBlobArgs & { stagingDir: string }): BuildContext {
+    /** Stages the module with the registered model's files downloaded into it; the build waits for the staging. */
+    private stageRegistered(args: ScoringImageArgs, registered: ModelBlobArgs): BuildContext {
         const blob = registeredModelBlob(registered, this);
         const staged = pulumi.all([blob, args.modelName, args.modelVersion]).apply(([source, modelName, version]) =>
             stageBuildContext({
-                context: path.resolve(args.projectDir, args.context),
-                destination: path.resolve(args.projectDir, registered.stagingDir),
-                modelFile: MODEL_FILE_IN_CONTEXT,
+                sources: moduleSources(args),
+                destination: path.resolve(args.projectDir, args.stagingDir),
                 model: { ...source, name: modelName, version },
             }),
         );
         // The SAS made the staging result secret; its hash and folder are not, and the tag must stay readable.
         return {
-            context: pulumi.unsecret(staged.apply(() => registered.stagingDir.split(path.sep).join("/"))),
+            context: pulumi.unsecret(staged.apply(() => posix(args.stagingDir))),
             contextHash: pulumi.unsecret(staged.apply((result) => result.sha256)),
         };
     }
@@ -105,11 +117,39 @@ interface BuildContext {
     contextHash: pulumi.Input<string>;
 }
 
-function localContext(args: ScoringImageArgs): BuildContext {
-    return { context: args.context, contextHash: hashBuildContext(path.resolve(args.projectDir, args.context)) };
+function moduleSources(args: ScoringImageArgs): ModuleSources {
+    const absolute = (p: string) => path.resolve(args.projectDir, p);
+    return {
+        runtimeDir: absolute(SCORING_RUNTIME_DIR),
+        appDir: absolute(args.module.dir),
+        modelPath: args.modelPath === undefined ? undefined : absolute(args.modelPath),
+        requirements: args.module.environment.requirements,
+    };
 }
 
-/** 16 hex digits of the context hash mixed with what else shapes the image. */
+/** The local model is staged now, at preview too: copying runs no user code, and the tag needs the hash. */
+function stageLocal(args: ScoringImageArgs): BuildContext {
+    if (args.modelPath === undefined) throw new pulumi.RunError("ScoringImage: a local model needs modelPath");
+    const sources = moduleSources(args);
+    const files = moduleContextFiles(sources, localModelFiles(sources.modelPath!));
+    const staged = writeStagedContext(path.resolve(args.projectDir, args.stagingDir), files, [
+        sources.runtimeDir,
+        sources.appDir,
+        sources.modelPath!,
+    ]);
+    return { context: posix(args.stagingDir), contextHash: staged.sha256 };
+}
+
+/** The user's own Dockerfile builds their folder as it is (iotedgedev users keep theirs). */
+function ownContext(args: ScoringImageArgs): BuildContext {
+    return { context: posix(args.module.dir), contextHash: hashBuildContext(path.resolve(args.projectDir, args.module.dir)) };
+}
+
+function posix(relative: string): string {
+    return relative.split(path.sep).join("/");
+}
+
+/** 16 hex digits of the (staged) context's hash mixed with what else shapes the image, as ScoringImage tags it. */
 export function imageTag(context: string, shaping: Record<string, string>): string {
     return tagFromHash(hashBuildContext(context), shaping);
 }

@@ -1,8 +1,6 @@
-// A copy of the scoring build context that carries a registered model's file instead of the local one, so a stack
-// can ship a model registered elsewhere. Docker builds the copy and the image tag hashes it, so it must be exact.
-import * as fs from "fs";
-import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+// A registered model's files, downloaded from its datastore with a read-only SAS, staged with the module's build
+// context so a stack can ship a model registered elsewhere (a training run's). Any format: a single file, or a folder
+// (every blob under its path), laid out as Azure ML lays it out in azureml-models/<name>/<version>/.
 import {
     ModelDownloadError,
     parseRetryAfter,
@@ -12,9 +10,8 @@ import {
     RetryRules,
     TRANSIENT_NETWORK_CODES,
     withRetry,
-    writeFileAtomically,
 } from "../shared";
-import { hashBuildContext, listFiles, readDockerignore } from "./buildContext";
+import { MODEL_DIR_IN_CONTEXT, moduleContextFiles, ModuleSources, StagedFiles, writeStagedContext } from "./moduleContext";
 
 export interface StagedModel {
     name: string;
@@ -22,32 +19,26 @@ export interface StagedModel {
     /** Blob service endpoint ending in "/", e.g. https://acct.blob.core.windows.net/ (http for an emulator). */
     blobEndpoint: string;
     containerName: string;
-    /** Blob name of model.json, or of a folder that holds it. */
+    /** Blob name of the model file, or the path of a folder of blobs. */
     path: string;
-    /** Read-only SAS (with or without "?"); a secret, kept out of messages and files. */
+    /** Read and list SAS (with or without "?"); a secret, kept out of messages and files. */
     sasToken: string;
 }
 
 export interface StageOptions {
-    /** Absolute path of the source context (scoring/). */
-    context: string;
+    /** The module's runtime, user folder and requirements (the model comes from `model`). */
+    sources: ModuleSources;
     /** Absolute folder to stage into; it ends up holding exactly the staged files. */
     destination: string;
-    /** Where the Dockerfile copies the model from, relative to the context ("model/model.json"). */
-    modelFile: string;
     model: StagedModel;
     fetchImpl?: typeof fetch;
     /** Backoff for 429/5xx/network failures; tests shorten it. */
     retryPolicy?: RetryPolicy;
 }
 
-/** What scoring/score.py's DecisionTreeModel accepts; scoring/train.py writes it. */
-export const MODEL_FORMAT = "edgeml-decision-tree/1";
-const FEATURES = ["machine_temperature", "machine_pressure", "ambient_temperature", "ambient_humidity"];
 const DOWNLOAD_RETRY: RetryPolicy = { baseDelayMs: 250, maxDelayMs: 2_000, deadlineMs: 15_000 };
-// The tree is kilobytes; anything this big is some other artifact, not worth buffering.
-const MAX_MODEL_BYTES = 64 * 1024 * 1024;
-const TOOL_ADVICE = `the scoring module loads the JSON decision tree written by scoring/train.py (model.json, format "${MODEL_FORMAT}"): register that file, or a folder holding it, as a new version`;
+// Buffered in memory on the way to the staged folder: a model blob bigger than this is refused with a message.
+const MAX_BLOB_BYTES = 2 * 1024 * 1024 * 1024 - 1;
 
 export function blobUrl(blobEndpoint: string, containerName: string, path: string, sasToken: string): string {
     const endpoint = blobEndpoint.endsWith("/") ? blobEndpoint : `${blobEndpoint}/`;
@@ -55,99 +46,66 @@ export function blobUrl(blobEndpoint: string, containerName: string, path: strin
     return endpoint + [containerName, ...path.split("/")].map(encodeURIComponent).join("/") + (query ? `?${query}` : "");
 }
 
-/** Stages `context` into `destination` with the model downloaded from blob storage; returns its content hash and files. */
+/** Stages the module with the registered model downloaded into it; returns the folder's content hash and files. */
 export async function stageBuildContext(options: StageOptions): Promise<{ sha256: string; files: string[] }> {
-    const context = path.resolve(options.context);
-    const destination = path.resolve(options.destination);
-    const modelFile = options.modelFile.replace(/\\/g, "/").replace(/^(\.\/)+/, "");
-    const inside = (a: string, b: string) => a === b || a.startsWith(b + path.sep);
-    // Cleaning the destination deletes files: it must never hold the source.
-    if (inside(context, destination) || inside(destination, context))
-        throw new pulumi.RunError(`staging folder ${destination} overlaps the build context ${context}`);
-    const ignored = readDockerignore(context);
-    if (ignored(modelFile))
-        throw new pulumi.RunError(`${context}/.dockerignore excludes ${modelFile}, so the Dockerfile could not copy the model`);
-
     // Download first: a failure leaves the previous staging untouched.
     const model = await downloadModel(options.model, options.fetchImpl ?? fetch, options.retryPolicy ?? DOWNLOAD_RETRY);
-    const staged = new Map<string, { content: Buffer; mode: number }>();
-    // listFiles includes the Dockerfile and .dockerignore, which Docker always reads; the copied .dockerignore
-    // also makes the staged folder hash as Docker sees it.
-    for (const file of listFiles(context, ignored)) {
-        const stat = fs.statSync(path.join(context, file), { throwIfNoEntry: false });
-        if (file !== modelFile && stat?.isFile())
-            staged.set(file, { content: fs.readFileSync(path.join(context, file)), mode: stat.mode & 0o777 });
-    }
-    staged.set(modelFile, { content: model, mode: 0o644 });
-
-    fs.mkdirSync(destination, { recursive: true });
-    removeStale(destination, new Set(staged.keys()));
-    for (const [file, { content, mode }] of staged) writeIfChanged(path.join(destination, file), content, mode);
-    return { sha256: hashBuildContext(destination), files: [...staged.keys()].sort() };
+    const files = moduleContextFiles(options.sources, model);
+    return writeStagedContext(options.destination, files, [options.sources.runtimeDir, options.sources.appDir]);
 }
 
-/** Why `bytes` is not a tree scoring/score.py can load (the checks of DecisionTreeModel.__init__), or undefined. */
-export function modelShapeProblem(bytes: Buffer): string | undefined {
-    // Parsed JSON of unknown shape, checked field by field below exactly as score.py checks it.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    let doc: any;
-    try {
-        // Python's json.load rejects a BOM and invalid UTF-8 too.
-        doc = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes));
-    } catch {
-        return "it is not UTF-8 JSON";
-    }
-    const isObject = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
-    if (!isObject(doc)) return "it is not a JSON object";
-    if (doc.format !== MODEL_FORMAT) return `its format is ${JSON.stringify(doc.format) ?? "missing"}, not "${MODEL_FORMAT}"`;
-    if (!Array.isArray(doc.features) || doc.features.length === 0 || !doc.features.every((f: unknown) => FEATURES.includes(f as string))) {
-        return `features must be a non-empty list of ${FEATURES.join(", ")}`;
-    }
-    const lists = ["classes", "feature", "threshold", "left", "right", "probabilities"];
-    const tree = doc.tree;
-    if (!isObject(tree) || !lists.every((k) => Array.isArray(tree[k]))) return `tree must be an object with the lists ${lists.join(", ")}`;
-    if (tree.feature.length === 0 || lists.slice(2).some((k) => tree[k].length !== tree.feature.length))
-        return "tree must have one entry per node in each of its node lists";
-    if (!tree.classes.includes(doc.anomalyClass))
-        return `anomalyClass ${JSON.stringify(doc.anomalyClass) ?? "(missing)"} is not one of tree.classes`;
-    return undefined;
-}
-
-async function downloadModel(model: StagedModel, fetchImpl: typeof fetch, policy: RetryPolicy): Promise<Buffer> {
+/** The model's blob as model/<name>, or each blob under its folder path as model/<folder>/<rest>. */
+async function downloadModel(model: StagedModel, fetchImpl: typeof fetch, policy: RetryPolicy): Promise<StagedFiles> {
     const id = `${model.name}:${model.version}`;
     const base = model.path.replace(/\/+$/, "");
-    // A folder registration (custom_model) holds model.json; a path not ending in .json is taken to be a folder.
-    const candidates =
-        base.split("/").pop() === "model.json" ? [base] : /\.json$/i.test(base) ? [base, `${base}/model.json`] : [`${base}/model.json`];
-    const tried: string[] = [];
-    for (const candidate of candidates) {
-        const shown = blobUrl(model.blobEndpoint, model.containerName, candidate, "");
-        tried.push(shown);
-        const bytes = await fetchBlob(
-            blobUrl(model.blobEndpoint, model.containerName, candidate, model.sasToken),
-            shown,
+    const name = base.split("/").pop() ?? base;
+    const get = (blob: string) =>
+        fetchBlob(
+            blobUrl(model.blobEndpoint, model.containerName, blob, model.sasToken),
+            blobUrl(model.blobEndpoint, model.containerName, blob, ""),
             id,
             fetchImpl,
             policy,
             model.sasToken,
         );
-        if (bytes === undefined) continue;
-        const problem = modelShapeProblem(bytes);
-        if (problem)
-            throw new ModelDownloadError(
-                id,
-                shown,
-                200,
-                `model ${id}: ${shown} is not a model the scoring module can load (${problem}); ${TOOL_ADVICE}`,
-            );
-        return bytes;
+    const files: StagedFiles = new Map();
+    const single = await get(base);
+    if (single !== undefined) {
+        files.set(`${MODEL_DIR_IN_CONTEXT}/${name}`, { content: single, mode: 0o644 });
+        return files;
     }
-    throw new ModelDownloadError(
+    const listing = await fetchBlob(
+        listUrl(model, `${base}/`, model.sasToken),
+        listUrl(model, `${base}/`, ""),
         id,
-        tried[0],
-        404,
-        `model ${id}: no model.json at ${tried.join(" or ")} (HTTP 404); check the version's modelUri — ${TOOL_ADVICE}`,
+        fetchImpl,
+        policy,
+        model.sasToken,
     );
+    const blobs = [...(listing?.toString("utf8") ?? "").matchAll(/<Blob>\s*<Name>([^<]*)<\/Name>/g)].map((m) => decodeXml(m[1]));
+    for (const blob of blobs) {
+        const content = await get(blob);
+        if (content !== undefined) files.set(`${MODEL_DIR_IN_CONTEXT}/${name}/${blob.slice(base.length + 1)}`, { content, mode: 0o644 });
+    }
+    if (files.size === 0)
+        throw new ModelDownloadError(
+            id,
+            blobUrl(model.blobEndpoint, model.containerName, base, ""),
+            404,
+            `model ${id}: no blob ${base} and none under ${base}/ in container ${model.containerName} (HTTP 404); check the version's modelUri`,
+        );
+    return files;
+}
+
+/** List Blobs under a prefix (the SAS needs list permission); one page holds 5000 blobs, more than a model folder. */
+function listUrl(model: StagedModel, prefix: string, sasToken: string): string {
+    const endpoint = model.blobEndpoint.endsWith("/") ? model.blobEndpoint : `${model.blobEndpoint}/`;
+    const query = sasToken.replace(/^\?/, "");
+    return `${endpoint}${encodeURIComponent(model.containerName)}?restype=container&comp=list&prefix=${encodeURIComponent(prefix)}${query ? `&${query}` : ""}`;
+}
+
+function decodeXml(text: string): string {
+    return text.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" })[e]!);
 }
 
 /** A failed blob request as the retry sees it: the HTTP status (none for a network failure) and Retry-After. */
@@ -199,12 +157,12 @@ async function fetchBlob(
                         };
                         throw failure;
                     }
-                    if (Number(response.headers.get("content-length")) > MAX_MODEL_BYTES) {
+                    if (Number(response.headers.get("content-length")) > MAX_BLOB_BYTES) {
                         throw new ModelDownloadError(
                             id,
                             shown,
                             200,
-                            `model ${id}: ${shown} is larger than ${MAX_MODEL_BYTES} bytes; ${TOOL_ADVICE}`,
+                            `model ${id}: ${shown} is larger than ${MAX_BLOB_BYTES} bytes, more than one download can hold`,
                         );
                     }
                     return Buffer.from(await response.arrayBuffer());
@@ -244,6 +202,15 @@ function refusedSasAdvice(errorCode: string | undefined, sasToken: string, shown
     if (expiry && Date.parse(expiry) <= now)
         return `the SAS expired at ${expiry} (${clock}): run again for a fresh one, and check the clock if it was just issued`;
     if (start && Date.parse(start) > now) return `the SAS is not valid before ${start} (${clock}): check the clock`;
+    // A folder is listed only after the GET of its path answered 404, which the SAS was allowed to ask: a refused
+    // listing is about listing. A blob SAS cannot list at all, and a container SAS needs the list permission.
+    const folder =
+        "the model's path is not a blob, so it is downloaded as a folder, and listing its blobs needs a container SAS (sr=c) with read and list (rl) permissions";
+    if (new URL(shownUrl).searchParams.get("comp") === "list") {
+        if (sas.get("sr") === "b") return `the SAS is a blob SAS (sr=b), which cannot list: ${folder}`;
+        if (errorCode === "AuthorizationPermissionMismatch" || (permissions && !permissions.includes("l")))
+            return `the SAS does not grant list permission (sp=${permissions}): ${folder}`;
+    }
     if (errorCode === "AuthorizationPermissionMismatch" || (permissions && !permissions.includes("r"))) {
         return `the SAS does not grant read permission (sp=${permissions}): downloading needs a SAS with read (r) permission on the container or blob`;
     }
@@ -267,20 +234,4 @@ function networkFailure(error: unknown): unknown {
     const code = (error as Error).name === "TimeoutError" ? "ETIMEDOUT" : (UNDICI_CODES[cause?.code ?? ""] ?? cause?.code);
     const failure: BlobFailure = { message: `network error: ${cause?.message ?? (error as Error).message ?? String(error)}`, code };
     return failure;
-}
-
-/** Deletes what is not staged (stale files, leftover temp files, emptied folders) so the folder matches exactly. */
-function removeStale(root: string, keep: Set<string>, relative = ""): void {
-    for (const entry of fs.readdirSync(path.join(root, relative), { withFileTypes: true })) {
-        const file = relative ? `${relative}/${entry.name}` : entry.name;
-        if (entry.isDirectory() && [...keep].some((k) => k.startsWith(`${file}/`))) removeStale(root, keep, file);
-        else if (!(entry.isFile() && keep.has(file))) fs.rmSync(path.join(root, file), { recursive: true, force: true });
-    }
-}
-
-/** Unchanged files are left alone (same bytes and mode), so restaging an unchanged model touches nothing. */
-function writeIfChanged(file: string, content: Buffer, mode: number): void {
-    const current = fs.statSync(file, { throwIfNoEntry: false });
-    if (current?.isFile() && (current.mode & 0o777) === mode && fs.readFileSync(file).equals(content)) return;
-    writeFileAtomically(file, content, mode);
 }

@@ -1,7 +1,8 @@
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as machinelearningservices from "@pulumi/azure-native/machinelearningservices";
 import * as storage from "@pulumi/azure-native/storage";
-import type { ExistingModel, LocalModel } from "../config";
+import { describeModelPath, type ExistingModel, type LocalModel } from "../config";
 import { armId, AZURE_TYPES, AzureStateError, componentType, configKey, nameFromId } from "../shared";
 import { blobDatastore } from "./datastore";
 import { ModelVersionNumber } from "./modelVersionNumber";
@@ -62,20 +63,33 @@ export class ModelRegistration extends pulumi.ComponentResource {
         const workspace = { resourceGroupName: args.resourceGroupName, workspaceName: args.workspaceName };
 
         const blobStore = blobDatastore(workspace, DEFAULT_DATASTORE, this);
-        // Content-addressed path: a retained older version keeps pointing at its own bytes.
-        const blobPath = `edgeml/models/${model.name}/${model.file.sha256.slice(0, 12)}/${baseName(model.path)}`;
-        const blob = new storage.Blob(
-            `${name}-file`,
-            {
-                accountName: blobStore.accountName,
-                containerName: blobStore.containerName,
-                resourceGroupName: blobStore.resourceGroup,
-                blobName: blobPath,
-                type: storage.BlobType.Block,
-                contentType: model.path.endsWith(".json") ? "application/json" : "application/octet-stream",
-                source: new pulumi.asset.FileAsset(model.path),
-            },
-            retained,
+        // The content hash in the path: a new model's blobs never overwrite the ones an older version points at.
+        const blobPath = `edgeml/models/${model.name}/${model.sha256.slice(0, 12)}/${baseName(model.path)}`;
+        // A file is one blob (named as it always was, so existing stacks keep its URN); a folder, one blob per file,
+        // each named after its path in the folder, which stays stable as long as the file does.
+        const uploads =
+            model.kind === "folder"
+                ? modelFolderFiles(model.path).map((file) => ({
+                      resource: `${name}-file/${file}`,
+                      blob: `${blobPath}/${file}`,
+                      file: path.join(model.path, file),
+                  }))
+                : [{ resource: `${name}-file`, blob: blobPath, file: model.path }];
+        const blobs = uploads.map(
+            (upload) =>
+                new storage.Blob(
+                    upload.resource,
+                    {
+                        accountName: blobStore.accountName,
+                        containerName: blobStore.containerName,
+                        resourceGroupName: blobStore.resourceGroup,
+                        blobName: upload.blob,
+                        type: storage.BlobType.Block,
+                        contentType: upload.file.endsWith(".json") ? "application/json" : "application/octet-stream",
+                        source: new pulumi.asset.FileAsset(upload.file),
+                    },
+                    retained,
+                ),
         );
 
         const container = new machinelearningservices.ModelContainer(
@@ -85,8 +99,8 @@ export class ModelRegistration extends pulumi.ComponentResource {
         );
         // The version: as configured, or the next whole number whenever the file's content changes (kept in state).
         const versionNumber =
-            model.version ?? new ModelVersionNumber(`${name}-number`, { modelName: model.name, sha256: model.file.sha256 }, child).version;
-        const modelUri = pulumi.interpolate`azureml://subscriptions/${args.subscriptionId}/resourcegroups/${args.resourceGroupName}/workspaces/${args.workspaceName}/datastores/${DEFAULT_DATASTORE}/paths/${blob.name.apply(() => blobPath)}`;
+            model.version ?? new ModelVersionNumber(`${name}-number`, { modelName: model.name, sha256: model.sha256 }, child).version;
+        const modelUri = pulumi.interpolate`azureml://subscriptions/${args.subscriptionId}/resourcegroups/${args.resourceGroupName}/workspaces/${args.workspaceName}/datastores/${DEFAULT_DATASTORE}/paths/${pulumi.all(blobs.map((b) => b.name)).apply(() => blobPath)}`;
         const version = new machinelearningservices.ModelVersion(
             `${name}-version`,
             {
@@ -94,12 +108,12 @@ export class ModelRegistration extends pulumi.ComponentResource {
                 name: container.name,
                 version: versionNumber,
                 properties: {
-                    modelType: "custom_model",
+                    modelType: model.type,
                     modelUri,
                     description: model.description,
                     tags: model.tags,
                     properties: {
-                        sha256: model.file.sha256,
+                        sha256: model.sha256,
                         framework: model.file.framework,
                         frameworkVersion: model.file.frameworkVersion,
                     },
@@ -113,7 +127,7 @@ export class ModelRegistration extends pulumi.ComponentResource {
             modelVersion: pulumi.all([version.name, versionNumber]).apply(([, number]) => number),
             modelUri,
             modelVersionId: version.id,
-            modelSha256: pulumi.output(model.file.sha256),
+            modelSha256: pulumi.output(model.sha256),
         };
     }
 
@@ -167,6 +181,11 @@ interface RegisteredModel {
 
 /** The model reference suffix that follows the newest registered version. */
 export const LATEST = "latest";
+/** A model folder's files, as its sha256 counts them (every file, "/"-separated, in hashing order). */
+function modelFolderFiles(folder: string): string[] {
+    return describeModelPath(folder).files;
+}
+
 function baseName(file: string): string {
     return file.split(/[\\/]/).pop() ?? file;
 }

@@ -46,7 +46,7 @@ export { SDK_API_VERSION, SPEC_API_VERSION, defaultSwaggerPath } from "./swagger
 export interface IotHubEmulatorOptions {
     /** The hub's name; its host name is `<hubName>.azure-devices.net`. Default "test-hub". */
     hubName?: string;
-    /** Swagger to check requests against; default `<repo>/../shared/reference/iothub-service-swagger.json`. */
+    /** Swagger to check requests against; default iothub-service-swagger.json of the reference data (reference-data.ts). */
     swaggerPath?: string;
     /**
      * "required" (default): every request is checked against the swagger, which must exist. "if-present": checked

@@ -1,6 +1,7 @@
 /**
- * Checks requests against the IoT Hub service swagger (Swagger 2.0), read in place from the shared reference data:
- * path template, method, declared path/query/header parameters, content type and body schema.
+ * Checks requests against the IoT Hub service swagger (Swagger 2.0), read in place from the reference data
+ * (offline/reference-data.ts): path template, method, declared path/query/header parameters, content type and body
+ * schema.
  *
  * The spec is taken literally except where the real service is known to accept more, because the SDK relies on it:
  *  - api-version: the spec's 2020-09-30 and the 2021-04-12 the azure-iothub SDK sends on the same paths;
@@ -13,8 +14,8 @@
  */
 import { readFileSync } from "fs";
 import { IncomingHttpHeaders } from "http";
-import * as path from "path";
 import Ajv, { ErrorObject, ValidateFunction } from "ajv-draft-04";
+import { IOTHUB_SWAGGER, referencePath } from "../reference-data";
 
 export const SPEC_API_VERSION = "2020-09-30";
 export const SDK_API_VERSION = "2021-04-12";
@@ -22,8 +23,7 @@ const ACCEPTED_API_VERSIONS = [SPEC_API_VERSION, SDK_API_VERSION];
 const SPEC_SCHEMA_KEY = "iothub-service-swagger";
 
 export function defaultSwaggerPath(): string {
-    const repositoryRoot = path.resolve(__dirname, "..", "..");
-    return path.join(repositoryRoot, "..", "shared", "reference", "iothub-service-swagger.json");
+    return referencePath(IOTHUB_SWAGGER);
 }
 
 interface SwaggerParameter {

@@ -10,11 +10,22 @@ import { mustRun } from "./host";
 import { pinName, resolvePins } from "./pins";
 
 const PLATFORM = "linux/arm64";
-const HOT_MESSAGE = {
-    machine: { temperature: 106.0, pressure: 10.7 },
-    ambient: { temperature: 21.0, humidity: 25 },
-    timeCreated: "2024-01-01T00:00:00Z",
-};
+// Inside the arm64 container: start the module as its CMD does, wait for Healthy, post the staged app's
+// sample-request.json (or "{}"), print the machine and the status.
+const SCORE_ONCE = [
+    "import os, platform, subprocess, time, urllib.request",
+    "server = subprocess.Popen(['python', '-m', 'edgeml_server'])",
+    "for _ in range(600):",
+    "    try:",
+    "        urllib.request.urlopen('http://127.0.0.1:5001/', timeout=1); break",
+    "    except OSError:",
+    "        time.sleep(0.5)",
+    "sample = 'sample-request.json'",
+    "body = open(sample, 'rb').read() if os.path.exists(sample) else b'{}'",
+    "answer = urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:5001/score', data=body), timeout=120)",
+    "print(platform.machine(), answer.status)",
+    "server.terminate()",
+].join("\n");
 
 export interface Arm64Context {
     checks: Checks;
@@ -27,7 +38,8 @@ export interface Arm64Context {
     pip: { python: string; pins: string[]; pythonVersion: string; wheelhouse: string };
     /** The find-links URL and trusted host the offline build is given. */
     index: { url: string; host: string };
-    scoringDir: string;
+    /** The staged build context (image-test/module-image.ts stages it as ScoringImage does). */
+    context: string;
     model: { name: string; version: string };
 }
 
@@ -54,7 +66,7 @@ export async function arm64Checks(ctx: Arm64Context): Promise<string[]> {
         (b) => `${b.image}, ${b.origin}`,
     );
     const pins = await checks.step(
-        `myenv.yml's pins for ${PLATFORM}`,
+        `the module's requirements for ${PLATFORM}`,
         () => resolvePins({ ...ctx.pip, platform: PLATFORM }),
         (p) => `${p.kept.length} of ${ctx.pip.pins.length} installable: ${p.kept.join(" ") || "none"}`,
     );
@@ -73,14 +85,14 @@ export async function arm64Checks(ctx: Arm64Context): Promise<string[]> {
     };
     for (const builder of ["buildkit", "classic"] as const) {
         await checks.check(
-            `build scoring/ for ${PLATFORM} with ${builder === "buildkit" ? "BuildKit" : "the classic builder"} (offline, under emulation)`,
+            `build the staged module for ${PLATFORM} with ${builder === "buildkit" ? "BuildKit" : "the classic builder"} (offline, under emulation)`,
             async () => {
                 const started = Date.now();
                 await dockerBuild({
                     cli: ctx.cli,
                     cliEnv: ctx.cliEnv,
                     builder,
-                    context: ctx.scoringDir,
+                    context: ctx.context,
                     tag: tags[builder],
                     platform: PLATFORM,
                     buildArgs,
@@ -98,12 +110,11 @@ export async function arm64Checks(ctx: Arm64Context): Promise<string[]> {
             },
         );
     }
-    await checks.check(`the ${PLATFORM} image scores a message (under emulation)`, async () => {
-        const script = `import json, platform, score; score.init(); print(platform.machine(), json.loads(score.run(${JSON.stringify(JSON.stringify(HOT_MESSAGE))}))["anomaly"])`;
-        const args = ["run", "--rm", "--network", "none", "--platform", PLATFORM, tags.buildkit, "python", "-c", script];
-        const output = (await mustRun(ctx.cli, args, { env: ctx.cliEnv })).stdout.trim();
-        assertThat(output === "aarch64 True", `printed ${output}`);
-        return `machine aarch64, an overheating message scored as an anomaly`;
+    await checks.check(`the ${PLATFORM} image serves /score (under emulation)`, async () => {
+        const args = ["run", "--rm", "--network", "none", "--platform", PLATFORM, tags.buildkit, "python", "-c", SCORE_ONCE];
+        const output = (await mustRun(ctx.cli, args, { env: ctx.cliEnv })).stdout.trim().split("\n").pop() ?? "";
+        assertThat(output === "aarch64 200", `printed ${output}`);
+        return "machine aarch64, POST /score answered 200";
     });
     return figures;
 }

@@ -1,10 +1,11 @@
 /**
  * Checks planned azure-native resources against Microsoft's generated resource type definitions (bicep-types-az,
- * generated from azure-rest-api-specs), read in place from `<repo>/../shared/reference/azure-types/`, each file
- * parsed once: no property the definition does not have, no read-only property set, every required one present,
- * enum values (an extensible enum's known values, see OracleOptions), string patterns and lengths, integer ranges,
- * array lengths, recursively; the resource's name against the body's `name`. Values the offline plan cannot show
- * ("[secret]", "[unknown]", "asset:...") count as present and are not checked further.
+ * generated from azure-rest-api-specs), read in place from `azure-types/` of the reference data
+ * (offline/reference-data.ts), each file parsed once: no property the definition does not have, no read-only
+ * property set, every required one present, enum values (an extensible enum's known values, see OracleOptions),
+ * string patterns and lengths, integer ranges, array lengths, recursively; the resource's name against the body's
+ * `name`. Values the offline plan cannot show ("[secret]", "[unknown]", "asset:...") count as present and are not
+ * checked further.
  *
  * azure-native's inputs are mapped to the ARM request body from the SDK's own metadata (./azure-native-sdk.ts):
  * - API version: the resource class's doc comment ("Uses Azure REST API version ..."); a class without one is
@@ -24,9 +25,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { referencePath } from "../../offline/reference-data";
 import { sdkInputMembers, sdkResource, type SdkMember, type SdkResource } from "./azure-native-sdk";
 
-export const AZURE_TYPES_DIR = path.resolve(__dirname, "..", "..", "..", "shared", "reference", "azure-types");
+/** The reference data's folder of them; tests ask for it first with requireReference(this, AZURE_TYPES_DIR). */
+export const AZURE_TYPES_DIR = "azure-types/";
 
 /** Property flags of the definitions. */
 export const FLAG = { required: 1, readOnly: 2, writeOnly: 4, deployTimeConstant: 8 } as const;
@@ -164,7 +167,7 @@ interface Context {
 }
 
 export interface OracleOptions {
-    /** The definitions' folder; default ../shared/reference/azure-types/. */
+    /** The definitions' folder; default the reference data's azure-types/. */
     dir?: string;
     /**
      * Extensible enums (a union of the known values and any string, the spec's `modelAsString`): "known values"
@@ -184,7 +187,7 @@ export class AzureTypeOracle {
         private readonly armTypeOf: (token: string) => ArmTypeInfo | undefined,
         options: OracleOptions = {},
     ) {
-        this.options = { dir: AZURE_TYPES_DIR, extensibleEnums: "known values", ...options };
+        this.options = { dir: referencePath(AZURE_TYPES_DIR), extensibleEnums: "known values", ...options };
     }
 
     /** The definition file of `<namespace>@<version>` (name `<service>__<namespace>@<version>.json`), parsed once. */

@@ -1,18 +1,20 @@
 /**
  * Checks a deployment manifest against the official IoT Edge JSON schemas (SchemaStore), read in place from
- * `<repo>/../shared/reference/iotedge-schemas/`: the whole manifest against deployment 2.0, then edgeAgent's and
- * edgeHub's desired properties against the schema for the schemaVersion they declare, as the device would read
- * them. The schemas are draft-04 (`id`) except edgeAgent 1.0 and edgeHub 1.0, which are draft-07 (`$id`); each is
- * compiled by the matching Ajv class, non-strict because they use annotations Ajv does not know (`examples`,
- * `contentMediaType`).
+ * `iotedge-schemas/` of the reference data (offline/reference-data.ts): the whole manifest against deployment 2.0,
+ * then edgeAgent's and edgeHub's desired properties against the schema for the schemaVersion they declare, as the
+ * device would read them. The schemas are draft-04 (`id`) except edgeAgent 1.0 and edgeHub 1.0, which are draft-07
+ * (`$id`); each is compiled by the matching Ajv class, non-strict because they use annotations Ajv does not know
+ * (`examples`, `contentMediaType`).
  */
 import { readFileSync } from "fs";
 import * as path from "path";
 import Ajv07 from "ajv";
 import Ajv04 from "ajv-draft-04";
 import type { ErrorObject, ValidateFunction } from "ajv";
+import { referencePath } from "../../offline/reference-data";
 
-export const SCHEMA_DIR = path.resolve(__dirname, "..", "..", "..", "shared", "reference", "iotedge-schemas");
+/** The reference data's folder of them; tests ask for it first with requireReference(this, SCHEMAS). */
+export const SCHEMAS = "iotedge-schemas/";
 
 const MANIFEST_SCHEMA = "azure-iot-edge-deployment-2.0.json";
 const EDGE_AGENT_SCHEMAS: Record<string, string> = {
@@ -57,7 +59,7 @@ function errorsAgainst(schemaFile: string, data: unknown): string[] {
 function validator(schemaFile: string): ValidateFunction {
     let validate = compiled.get(schemaFile);
     if (!validate) {
-        const schema = JSON.parse(readFileSync(path.join(SCHEMA_DIR, schemaFile), "utf8")) as { $schema?: string };
+        const schema = JSON.parse(readFileSync(referencePath(path.join(SCHEMAS, schemaFile)), "utf8")) as { $schema?: string };
         const ajv = schema.$schema?.includes("draft-04") ? ajv04 : ajv07;
         validate = ajv.compile(schema);
         compiled.set(schemaFile, validate);

@@ -1,0 +1,31 @@
+"""The model's own predictions for a scoring request, computed outside any container.
+
+Usage: python predict_reference.py <model path> <request.json>
+
+Loads the model with joblib, calls model.predict on the request's "data" rows and prints the predictions as
+JSON: what POST /score of the scoring module must answer for the same request body. It does not use score.py,
+so the two are independent witnesses of the same model.
+"""
+
+import json
+import sys
+
+import joblib
+import numpy as np
+
+
+def reference_predictions(model_path, request_path):
+    model = joblib.load(model_path)
+    with open(request_path, encoding="utf-8") as request:
+        data = np.array(json.load(request)["data"])
+    return model.predict(data).tolist()
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.exit(__doc__.split("\n\n")[1])
+    print(json.dumps(reference_predictions(*argv)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

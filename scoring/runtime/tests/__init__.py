@@ -1,0 +1,1 @@
+"""edgeml serving runtime tests (a package, so its conftest does not take the bare module name `conftest`)."""
