@@ -7,7 +7,8 @@
  *  1. $EDGEML_REFERENCE_DIR, when set (a relative path is taken from the project's root, whatever the cwd);
  *  2. `<project>/../shared/reference/`, when it exists (the checkout this project is developed in has it);
  *  3. `<project>/.reference/` (gitignored), where `npm run fetch-references` writes in a clone.
- * scoring/reference_data.py makes the same choice for the Python tests: change both together.
+ * scoring/examples/temperature-anomaly/tests/reference_data.py makes the same choice for the Python tests: change
+ * both together.
  */
 import { existsSync, readFileSync, statSync } from "fs";
 import * as path from "path";

@@ -11,7 +11,8 @@
 // The first stack also gets the checks that do not depend on the module: the classic builder, a registered model
 // downloaded into the context, entry scripts whose init() or run() raise, refusals and the HEALTHCHECK.
 // Flags: --fresh (a new data root), --arm64 (the first stack also for linux/arm64 under QEMU emulation),
-// -s/--stack <name> (repeatable), --request <file> (POST it to each module's /score and print the answer).
+// -s/--stack <name> (repeatable), --request <file> (POST it to each module's /score and print the answer), --bench
+// [seconds] (the runtime's bench.py inside each image, beside Flask + gunicorn: figures, never a check of speed).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -53,9 +54,11 @@ interface Options {
     arm64: boolean;
     stacks: string[];
     request?: string;
+    /** --bench [seconds]: bench.py in each image, beside Flask + gunicorn. */
+    benchSeconds?: number;
 }
 
-const USAGE = "accepted: --fresh, --arm64, -s/--stack <name> (repeatable), --request <file>";
+const USAGE = "accepted: --fresh, --arm64, -s/--stack <name> (repeatable), --request <file>, --bench [seconds, default 30]";
 
 function parseOptions(argv: string[]): Options {
     const options: Options = { fresh: false, arm64: false, stacks: [] };
@@ -64,6 +67,7 @@ function parseOptions(argv: string[]): Options {
         else if (argv[i] === "--arm64") options.arm64 = true;
         else if ((argv[i] === "--stack" || argv[i] === "-s") && argv[i + 1]) options.stacks.push(argv[++i]);
         else if (argv[i] === "--request" && argv[i + 1]) options.request = argv[++i];
+        else if (argv[i] === "--bench") options.benchSeconds = /^\d+$/.test(argv[i + 1] ?? "") ? Number(argv[++i]) : 30;
         else throw new Error(`unknown argument "${argv[i]}"; ${USAGE}`);
     }
     for (const stack of options.stacks)
@@ -183,7 +187,8 @@ async function imageTest(checks: Checks, cleanup: Cleanup, options: Options): Pr
         },
     };
 
-    for (const [i, stack] of options.stacks.entries()) await moduleImageTest(host, { stack, first: i === 0, request: options.request });
+    for (const [i, stack] of options.stacks.entries())
+        await moduleImageTest(host, { stack, first: i === 0, request: options.request, benchSeconds: options.benchSeconds });
 
     if (options.arm64) {
         const context = path.join(runDir, options.stacks[0], "scoring-context");

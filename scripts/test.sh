@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# `npm test`: type-check, Prettier's check, ESLint, the mocha suites and the scoring module's pytest suite, then one
-# summary line "N passed, N failed, N skipped" summed over all of them. Exits non-zero if anything failed.
+# `npm test`: type-check, Prettier's check, ESLint, the mocha suites and the scoring folder's pytest suites (the
+# runtime's and every example's, as scoring/pytest.ini collects them), then one summary line "N passed, N failed,
+# N skipped" summed over all of them. Exits non-zero if anything failed.
 # Skipped tests are those whose oracle (reference data, offline/reference-data.ts) is missing: the line before the
 # summary names the missing files. With EDGEML_REQUIRE_REFERENCES=1 (CI) they fail instead.
-# The pytest suite runs in its own virtual environment, scoring/.venv, made here when missing and remade when the
-# scoring requirements change (nothing is installed into the system's python3, which Debian refuses: PEP 668).
+# The pytest suites run in their own virtual environment, scoring/.venv, made here when missing and remade when the
+# scoring requirements change (nothing is installed into the system's python3, which Debian refuses: PEP 668). It is
+# made before mocha, whose stack tests need the examples' trained models (train_missing_models below).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 passed=0
@@ -35,15 +37,6 @@ step() {
 step "typecheck (tsc --noEmit)" npx --no-install tsc --noEmit -p .
 step "format:check (prettier --check .)" npx --no-install prettier --check .
 step "lint (eslint .)" npx --no-install eslint .
-
-echo "== mocha"
-npx --no-install mocha 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-passed=$((passed + $(count passing)))
-failed=$((failed + $(count failing)))
-skipped=$((skipped + $(count pending)))
-missing_oracles+=$(oracles_named)$'\n'
-if [ "$status" -ne 0 ] && [ "$(count failing)" = 0 ]; then failed=$((failed + 1)); fi
 
 VENV=scoring/.venv
 STAMP=$VENV/.requirements.sha256
@@ -83,18 +76,63 @@ scoring_venv() {
     return 1
 }
 
-if [ -d scoring/tests ]; then
-    echo "== pytest (scoring/)"
-    if scoring_venv; then
-        "$VENV/bin/python" -m pytest scoring/tests -q -p no:cacheprovider 2>&1 | tee "$log"
+# Whether the example in folder $1 has a model: a file in its model/ folder, where its train.py writes by default.
+has_model() { [ -n "$(find "$1/model" -type f -print -quit 2>/dev/null)" ]; }
+
+# Trains the examples whose model is missing. The rule: for each scoring/examples/<name>/train.py, when
+# scoring/examples/<name>/model/ holds no file, that train.py runs with the venv's python and no arguments (it writes
+# its default, model/<file>); an example whose model/ holds a file (committed, or trained before) is left as it is.
+# Trained models are gitignored, and mocha's stack tests plan every Pulumi.<stack>.yaml, whose modelPath must exist.
+# A training that fails, or writes no file to model/, counts as one failure.
+train_missing_models() {
+    local train example
+    for train in scoring/examples/*/train.py; do
+        [ -f "$train" ] || continue
+        example=$(dirname "$train")
+        has_model "$example" && continue
+        echo "== train $example (its model/ holds no file)"
+        if ! "$VENV/bin/python" "$train"; then
+            failed=$((failed + 1))
+            echo "training $example failed: $train exited non-zero (see above); the stack deploying it and its tests need its model"
+        elif ! has_model "$example"; then
+            failed=$((failed + 1))
+            echo "training $example failed: $train exited 0 but wrote no file to $example/model/"
+        fi
+    done
+}
+
+# The venv first: the examples' models are trained with it before mocha plans their stacks.
+echo "== scoring/.venv"
+venv_ready=0
+if scoring_venv; then
+    venv_ready=1
+    train_missing_models
+else
+    failed=$((failed + 1))
+    echo "without $VENV the examples whose model is missing are not trained and the pytest suites do not run"
+fi
+
+echo "== mocha"
+npx --no-install mocha 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+passed=$((passed + $(count passing)))
+failed=$((failed + $(count failing)))
+skipped=$((skipped + $(count pending)))
+missing_oracles+=$(oracles_named)$'\n'
+if [ "$status" -ne 0 ] && [ "$(count failing)" = 0 ]; then failed=$((failed + 1)); fi
+
+# The pytest suites, in one run over scoring/ (its pytest.ini's testpaths: runtime/tests and examples/, where each
+# example keeps its tests in tests/): skipped only in a tree that has none of them.
+if [ -d scoring/runtime/tests ] || compgen -G "scoring/examples/*/tests" >/dev/null; then
+    echo "== pytest (scoring/: runtime/tests, examples/*/tests)"
+    if [ "$venv_ready" = 1 ]; then
+        "$VENV/bin/python" -m pytest scoring -q -p no:cacheprovider 2>&1 | tee "$log"
         status=${PIPESTATUS[0]}
         passed=$((passed + $(count passed)))
         failed=$((failed + $(count failed) + $(count error)))
         skipped=$((skipped + $(count skipped)))
         missing_oracles+=$(oracles_named)$'\n'
         if [ "$status" -ne 0 ] && [ "$(count failed)" = 0 ] && [ "$(count error)" = 0 ]; then failed=$((failed + 1)); fi
-    else
-        failed=$((failed + 1))
     fi
 fi
 

@@ -1,6 +1,6 @@
 // What the project needs to know about a model, a file or a folder in any format: its content hash (the version, the
 // image tag and the registration's sha256 property) and, where the model says, which framework trained it (recorded
-// on the registration): the portable JSON model scoring/train.py writes says so, and so does an MLflow model's
+// on the registration): the portable JSON model of the temperature-anomaly example says so, and so does an MLflow model's
 // MLmodel file.
 //
 // A folder's sha256 (so anyone can recompute it) is SHA-256 over, for each regular file below the folder (symbolic
@@ -54,7 +54,7 @@ export function describeModelPath(modelPath: string): ModelPathInfo {
     };
 }
 
-/** The file's sha256 and, for the portable JSON model scoring/train.py writes, its framework fields. */
+/** The file's sha256 and, for a portable JSON model that names them (the example's), its framework fields. */
 export function describeModelFile(file: string): ModelFileInfo {
     const hash = createHash("sha256");
     hashFileInto(hash, file);

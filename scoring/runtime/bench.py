@@ -14,9 +14,10 @@ and is measured the same way:
                   master + worker) before and after.
 Both answers to the same body are compared byte for byte.
 
-Usage: python bench.py [--app-dir DIR --entry-script score.py --model-dir DIR] [--body TEXT | --body-file F]
+Usage: python bench.py --app-dir DIR [--entry-script score.py --model-dir DIR] [--body TEXT | --body-file F]
                        [--seconds 30] [--connections 64] [--requests 2000] [--python PY] [--flask-python PY]
-Defaults: the repository's example scoring/score.py with scoring/model, and a sensor message body.
+The body defaults to DIR/sample-request.json. `npm run bench:scoring` runs it on the temperature-anomaly example on
+this machine; `npm run bench:image` runs it inside each example's image, as the device would run it.
 --python runs edgeml (default: this interpreter); --flask-python runs gunicorn (default: this interpreter if it
 has flask and gunicorn, else the Flask column is skipped). Exits non-zero only on errors.
 """
@@ -37,9 +38,8 @@ from pathlib import Path
 
 RUNTIME_DIR = Path(__file__).resolve().parent
 API_DIR = RUNTIME_DIR / "api"
-EXAMPLE_DIR = RUNTIME_DIR.parent
-EXAMPLE_BODY = json.dumps({"machine": {"temperature": 103.9, "pressure": 10.4},
-                           "ambient": {"temperature": 21.2, "humidity": 25}, "timeCreated": "2024-01-01T00:00:00Z"})
+# The request body when none is given: the module's own sample, beside its entry script.
+SAMPLE_REQUEST = "sample-request.json"
 WARM_UP = 50
 
 
@@ -256,11 +256,12 @@ def measure(name, command, env, port, args, body_file):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--app-dir", type=Path, default=EXAMPLE_DIR, help="AML_APP_ROOT (default: scoring/)")
+    # Required, but for the load client (--load-client), which bench.py starts as a process of its own.
+    parser.add_argument("--app-dir", type=Path, default=None, help="AML_APP_ROOT: the module's folder (required)")
     parser.add_argument("--entry-script", default="score.py", help="relative to --app-dir (default score.py)")
     parser.add_argument("--model-dir", type=Path, default=None,
-                        help="AZUREML_MODEL_DIR (default: scoring/model for the example, else unset)")
-    parser.add_argument("--body", default=None, help="the POST /score body (default: a sensor message)")
+                        help="AZUREML_MODEL_DIR (default: unset)")
+    parser.add_argument("--body", default=None, help=f"the POST /score body (default: --app-dir's {SAMPLE_REQUEST})")
     parser.add_argument("--body-file", type=Path, default=None)
     parser.add_argument("--seconds", type=float, default=30, help="load phase length (default 30)")
     parser.add_argument("--connections", type=int, default=64, help="load phase connections (default 64)")
@@ -275,9 +276,18 @@ def main():
         load_client(int(port), float(seconds), int(connections), body)
         return 0
 
+    if args.app_dir is None:
+        parser.error("--app-dir is required: the module's folder (AML_APP_ROOT)")
     app_dir = args.app_dir.resolve()
-    model_dir = args.model_dir or (EXAMPLE_DIR / "model" if app_dir == EXAMPLE_DIR else None)
-    body = args.body_file.read_bytes() if args.body_file else (args.body or EXAMPLE_BODY).encode("utf-8")
+    model_dir = args.model_dir
+    if args.body_file:
+        body = args.body_file.read_bytes()
+    elif args.body is not None:
+        body = args.body.encode("utf-8")
+    elif (app_dir / SAMPLE_REQUEST).is_file():
+        body = (app_dir / SAMPLE_REQUEST).read_bytes()
+    else:
+        parser.error(f"give --body or --body-file: {app_dir} has no {SAMPLE_REQUEST}")
     flask_python = args.flask_python or (sys.executable if _has_flask(sys.executable) else None)
 
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("IOTEDGE_", "AZUREML_", "AML_"))}

@@ -47,6 +47,8 @@ export interface ModuleRunOptions {
     first: boolean;
     /** A file to POST to /score, printing the status and body: a user's smoke test. */
     request?: string;
+    /** Run the runtime's bench.py inside the image, beside Flask + gunicorn, with this load phase (seconds). */
+    benchSeconds?: number;
 }
 
 /** What the stack would deploy, for this image digest, with the local registry's address and pull token in it. */
@@ -360,6 +362,7 @@ export async function moduleImageTest(host: ImageTestHost, options: ModuleRunOpt
         });
     }
     client.close();
+    if (options.benchSeconds) await benchInImage(host, label, imageRef, config.scoring.entryScript, model, options.benchSeconds);
     await checks.check(`${label} docker stop ends it in under ${STOP_LIMIT_MS / 1000} s with exit code 0`, async () => {
         const started = Date.now();
         await mustRun(cli, ["stop", id], { env: docker.cliEnv });
@@ -493,4 +496,76 @@ async function failingEntryScriptChecks(
             await engine.request("DELETE", `/containers/${id}?force=1`);
         }
     });
+}
+
+/** Flask and gunicorn, as Azure ML's inference server runs an entry script: installed only into the bench's image. */
+const AZURE_ML_STACK = ["Flask==3.1.3", "gunicorn==26.2.0"];
+
+/**
+ * The runtime's bench.py inside the module's own image (plus Flask and gunicorn, in an image derived for the bench
+ * only), so both servers run the same entry script, model, Python and packages, in the same container and limits.
+ * Prints its table; a figure, never a check of speed.
+ */
+async function benchInImage(
+    host: ImageTestHost,
+    label: string,
+    imageRef: string,
+    entryScript: string,
+    model: { name: string; version: string },
+    seconds: number,
+): Promise<void> {
+    await host.checks.check(
+        `${label} bench: edgeml's runtime beside Flask + gunicorn in the same image (${seconds} s of load each)`,
+        async () => {
+            const leftOut = await host.provide(AZURE_ML_STACK);
+            assertThat(leftOut.length === 0, `the package index lacks ${leftOut.map((p) => p.pin).join(", ")}`);
+            const context = path.join(host.runDir, `bench-${label.replace(/\W/g, "")}`);
+            fs.mkdirSync(context, { recursive: true });
+            fs.copyFileSync(path.resolve(REPO_ROOT, SCORING_RUNTIME_DIR, "bench.py"), path.join(context, "bench.py"));
+            fs.writeFileSync(
+                path.join(context, "Dockerfile"),
+                [
+                    "ARG IMAGE",
+                    "FROM ${IMAGE}",
+                    "USER root",
+                    "ARG PIP_NO_INDEX",
+                    "ARG PIP_FIND_LINKS",
+                    "ARG PIP_TRUSTED_HOST",
+                    "COPY bench.py /opt/edgeml/runtime/bench.py",
+                    // The module's environment has no pip of its own: the base's pip installs into it.
+                    `RUN PATH=/usr/local/bin:/usr/bin:/bin python3 -m pip --python /opt/edgeml/venv/bin/python install ${AZURE_ML_STACK.join(" ")}`,
+                    "USER 10001",
+                    "",
+                ].join("\n"),
+            );
+            const tag = "edgeml-image-test/bench:latest";
+            await dockerBuild({
+                cli: host.cli,
+                cliEnv: host.docker.cliEnv,
+                platform: host.platform,
+                logFile: host.log("build-bench"),
+                builder: "buildkit",
+                context,
+                tag,
+                buildArgs: { IMAGE: imageRef, ...host.offline },
+            });
+            const modelDir = `/var/azureml-app/azureml-models/${model.name}/${model.version}`;
+            const args = [
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                tag,
+                "python",
+                "/opt/edgeml/runtime/bench.py",
+                "--app-dir",
+                "/var/azureml-app",
+            ];
+            args.push("--entry-script", entryScript, "--model-dir", modelDir, "--seconds", String(seconds), "--flask-python", "python");
+            const output = (await mustRun(host.cli, args, { env: host.docker.cliEnv })).stdout;
+            console.log(output.replace(/^/gm, "      "));
+            host.figures.push(`${label} bench (in the image, ${seconds} s of load each):\n${output.trim().replace(/^/gm, "      ")}`);
+            return "figures below";
+        },
+    );
 }

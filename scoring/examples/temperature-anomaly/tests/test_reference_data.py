@@ -1,12 +1,22 @@
 """Where the reference data is looked for, and what a test whose oracle is missing does: skip, or fail in CI."""
 
+import json
 from pathlib import Path
 
 import pytest
 
 import reference_data
-from conftest import require_reference
 from reference_data import PROJECT_ROOT, REFERENCE_DIR_ENV, REQUIRE_REFERENCES_ENV, reference_dir, reference_path
+from temperature_example_support import REPO_ROOT, require_reference
+
+
+def test_the_project_root_is_the_one_offline_reference_data_ts_resolves_from():
+    # offline/reference-data.ts: PROJECT_ROOT = path.resolve(__dirname, ".."); both must find the same files.
+    assert PROJECT_ROOT == REPO_ROOT
+    assert (PROJECT_ROOT / "offline" / "reference-data.ts").is_file()
+    assert (PROJECT_ROOT / "scripts" / "references.json").is_file()
+    listed = json.loads((PROJECT_ROOT / "scripts" / "references.json").read_text(encoding="utf-8"))
+    assert reference_data.TEMPERATURE_CSV in [entry["path"] for entry in listed["files"]]
 
 
 def test_the_environment_variable_comes_first_and_a_relative_one_is_taken_from_the_project_root(monkeypatch, tmp_path):

@@ -1,3 +1,9 @@
+"""score.py in-process, as the runtime calls it: init() once, then run(body) -> an AMLResponse (status, JSON body).
+
+Bad input is the caller's: a 400 naming the problem. Anything else score.py raises propagates out of run(); the
+runtime answers that with a 500 {"message": ...} (its own tests cover that part).
+"""
+
 import json
 import math
 import shutil
@@ -8,6 +14,19 @@ import score
 from reference_data import sensor_message
 
 
+def answer(response):
+    """(status, parsed body) of run()'s reply, which must be an AMLResponse carrying JSON."""
+    assert response.headers.get("Content-Type") == "application/json", response
+    return response.status_code, json.loads(response.get_data())
+
+
+def scored(response):
+    """The parsed body of a 200 reply."""
+    status, body = answer(response)
+    assert status == 200, body
+    return body
+
+
 def test_init_loads_the_model_once_and_every_run_reuses_it(monkeypatch, cold_message):
     loaded_paths = []
     load_model = score.load_model
@@ -15,33 +34,33 @@ def test_init_loads_the_model_once_and_every_run_reuses_it(monkeypatch, cold_mes
     monkeypatch.delenv("AZUREML_MODEL_DIR", raising=False)
 
     score.init()
-    results = [json.loads(score.run(json.dumps(cold_message))) for _ in range(500)]
+    results = [scored(score.run(json.dumps(cold_message))) for _ in range(500)]
 
     assert loaded_paths == [score.DEFAULT_MODEL_DIR / "model.json"]
     assert all(result["anomaly"] is False for result in results)
 
 
 def test_run_echoes_the_message_with_verdict_and_anomaly_probability(scorer, cold_message, hot_message):
-    assert json.loads(scorer.run(json.dumps(cold_message))) == {**cold_message, "anomaly": False, "score": 0.0}
-    assert json.loads(scorer.run(json.dumps(hot_message))) == {**hot_message, "anomaly": True, "score": 1.0}
+    assert scored(scorer.run(json.dumps(cold_message))) == {**cold_message, "anomaly": False, "score": 0.0}
+    assert scored(scorer.run(json.dumps(hot_message))) == {**hot_message, "anomaly": True, "score": 1.0}
 
 
 @pytest.mark.parametrize("encode", [json.dumps, lambda m: json.dumps(m).encode("utf-8"),
                                     lambda m: json.dumps(m).encode("utf-8-sig"), lambda m: m],
                          ids=["json text", "utf-8 bytes", "utf-8 bytes with BOM", "parsed dict"])
 def test_run_accepts_text_bytes_or_parsed_input(scorer, hot_message, encode):
-    assert json.loads(scorer.run(encode(hot_message)))["anomaly"] is True
+    assert scored(scorer.run(encode(hot_message)))["anomaly"] is True
 
 
 def test_run_scores_a_list_of_messages_in_order(scorer, cold_message, hot_message):
-    results = json.loads(scorer.run(json.dumps([cold_message, hot_message, cold_message])))
+    results = scored(scorer.run(json.dumps([cold_message, hot_message, cold_message])))
     assert [result["anomaly"] for result in results] == [False, True, False]
     assert results[1] == {**hot_message, "anomaly": True, "score": 1.0}
 
 
 def test_run_does_not_modify_the_callers_message(scorer, hot_message):
     original = json.loads(json.dumps(hot_message))
-    scorer.run(hot_message)
+    assert scored(scorer.run(hot_message))["anomaly"] is True
     assert hot_message == original
 
 
@@ -96,27 +115,26 @@ MALFORMED_INPUTS = [
 
 @pytest.mark.parametrize("input_data, expected", [case[1:] for case in MALFORMED_INPUTS],
                          ids=[case[0] for case in MALFORMED_INPUTS])
-def test_malformed_input_returns_an_error_object_naming_the_problem(scorer, input_data, expected):
-    outcome = scorer.evaluate(input_data)
-    error = json.loads(scorer.run(input_data))
-    assert outcome.status == 400
+def test_malformed_input_is_a_400_with_an_error_object_naming_the_problem(scorer, input_data, expected):
+    status, error = answer(scorer.run(input_data))
+    assert status == 400
     assert list(error) == ["error"]
     assert expected in error["error"]
 
 
-def test_a_scorer_failure_becomes_an_error_object_not_an_exception(scorer, monkeypatch, hot_message):
+def test_a_scorer_failure_propagates_out_of_run_for_the_runtime_to_answer_500(scorer, monkeypatch, hot_message):
     def broken_predict(values):
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(score._model, "predict", broken_predict)
-    outcome = scorer.evaluate(json.dumps(hot_message))
-    assert outcome.status == 500
-    assert json.loads(outcome.body) == {"error": "scoring failed: ZeroDivisionError: boom"}
+    with pytest.raises(ZeroDivisionError, match="^boom$"):
+        scorer.run(json.dumps(hot_message))
 
 
-def test_run_before_init_returns_an_error_object(monkeypatch, hot_message):
+def test_run_before_init_raises_rather_than_blaming_the_input(monkeypatch, hot_message):
     monkeypatch.setattr(score, "_model", None)
-    assert "init() has not been called" in json.loads(score.run(json.dumps(hot_message)))["error"]
+    with pytest.raises(RuntimeError, match=r"init\(\) has not been called"):
+        score.run(json.dumps(hot_message))
 
 
 def _write_model(path, flip_verdicts=False):
@@ -140,7 +158,7 @@ def test_azureml_model_dir_is_searched_for_the_registered_model(monkeypatch, tmp
     score.init()
 
     assert score.locate_model_file(str(tmp_path)) == registered
-    assert json.loads(score.run(json.dumps(hot_message)))["anomaly"] is False  # the flipped model answered
+    assert scored(score.run(json.dumps(hot_message)))["anomaly"] is False  # the flipped model answered
 
 
 def test_azureml_model_dir_prefers_the_shallowest_model_file(tmp_path):
