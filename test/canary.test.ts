@@ -14,7 +14,6 @@ import {
     fleetConfigurationId,
 } from "../components/iot";
 import { contentHash } from "../components/iot/deploymentContent";
-import { ConfigError } from "../components/shared";
 import { offlineHubs, runOffline } from "../offline";
 import type { EdgeAgentRule } from "../offline/iothub-emulator";
 import { IOTHUB_SWAGGER } from "../offline/reference-data";
@@ -22,7 +21,7 @@ import { deploymentInputs, IMAGE_A, IMAGE_B, manifestFor } from "../offline/samp
 import { diffPlans } from "../scripts/plan-diff";
 import { formatPlanDiff } from "../scripts/plan-diff-format";
 import { formatPlan } from "../scripts/plan-format";
-import { devConfigWith } from "./support/config-fixtures";
+import { configRejection, devConfigWith } from "./support/config-fixtures";
 import {
     assertConfigurations,
     assertEveryDeviceOn,
@@ -234,15 +233,7 @@ for (const [variant, faults] of FAULT_VARIANTS) {
 }
 
 describe("canary and rollback configuration keys", () => {
-    const rejection = (overrides: Record<string, unknown>): string => {
-        try {
-            loadConfig(devConfigWith(overrides));
-        } catch (error) {
-            if (error instanceof ConfigError) return error.message;
-            throw error;
-        }
-        assert.fail(`expected ${JSON.stringify(overrides)} to be rejected`);
-    };
+    const rejection = (overrides: Record<string, unknown>): string => configRejection(overrides).message;
 
     it("defaults: rollback on, no canary; a canary's priority is the fleet's plus one unless chosen", () => {
         const dev = loadConfig(devConfigWith({})).deployment;

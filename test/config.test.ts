@@ -2,19 +2,10 @@ import * as assert from "assert";
 import { withPlaceholders } from "../components/config/deployment";
 import { derivedName, loadConfig } from "../components/config/loader";
 import { buildManifest } from "../components/iot/manifest";
-import { ConfigError } from "../components/shared";
 import { listStacks, readStackConfig, REPO_ROOT } from "../offline";
-import { created, devConfigWith } from "./support/config-fixtures";
+import { configRejection, created, devConfigWith } from "./support/config-fixtures";
 
-function rejection(overrides: Record<string, unknown>, stack?: string): ConfigError {
-    try {
-        loadConfig(devConfigWith(overrides, stack));
-    } catch (error) {
-        if (error instanceof ConfigError) return error;
-        throw error;
-    }
-    assert.fail(`expected ${JSON.stringify(overrides)} to be rejected`);
-}
+const rejection = configRejection;
 
 describe("config loader", () => {
     it("turns the dev stack into one typed object with derived names", () => {

@@ -5,19 +5,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadConfig } from "../components/config/loader";
-import { ConfigError } from "../components/shared";
-import { devConfigWith } from "./support/config-fixtures";
+import { configRejection, devConfigWith } from "./support/config-fixtures";
 
 const SUBSCRIPTION = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
 
 function problems(overrides: Record<string, unknown>): string[] {
-    try {
-        loadConfig(devConfigWith(overrides));
-    } catch (error) {
-        if (error instanceof ConfigError) return error.problems;
-        throw error;
-    }
-    assert.fail(`expected ${JSON.stringify(overrides)} to be rejected`);
+    return configRejection(overrides).problems;
 }
 
 function tempFile(name: string, text: string): string {

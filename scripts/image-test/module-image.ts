@@ -392,16 +392,7 @@ async function registeredModelCheck(
                 model.name,
             );
             const tag = "edgeml-image-test/registered:latest";
-            await dockerBuild({
-                cli: host.cli,
-                cliEnv: host.docker.cliEnv,
-                platform: host.platform,
-                logFile: host.log("build-registered"),
-                builder: "buildkit",
-                context: staged.destination,
-                tag,
-                buildArgs: { ...buildArgs, MODEL_VERSION: "7" },
-            });
+            await buildWithBuildKit(host, "build-registered", staged.destination, tag, { ...buildArgs, MODEL_VERSION: "7" });
             const inImage = `/var/azureml-app/azureml-models/${model.name}/7/${path.basename(model.path)}`;
             const script = `import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())`;
             const single = fs.statSync(model.path).isFile();
@@ -444,16 +435,7 @@ async function failingEntryScriptChecks(
         const context = path.join(host.runDir, `context-${name}`);
         writeStagedContext(context, moduleContextFiles({ ...sources, appDir: app }, localModelFiles(sources.modelPath)), [app]);
         images[name] = `edgeml-image-test/${name}:latest`;
-        await dockerBuild({
-            cli: host.cli,
-            cliEnv: host.docker.cliEnv,
-            platform: host.platform,
-            logFile: host.log(`build-${name}`),
-            builder: "buildkit",
-            context,
-            tag: images[name],
-            buildArgs: { ...buildArgs, ENTRY_SCRIPT: "score.py" },
-        });
+        await buildWithBuildKit(host, `build-${name}`, context, images[name], { ...buildArgs, ENTRY_SCRIPT: "score.py" });
     }
     const engine = host.docker.engine;
     await host.checks.check("an entry script whose init() raises: the container exits non-zero with the traceback in its log", async () => {
@@ -539,16 +521,7 @@ async function benchInImage(
                 ].join("\n"),
             );
             const tag = "edgeml-image-test/bench:latest";
-            await dockerBuild({
-                cli: host.cli,
-                cliEnv: host.docker.cliEnv,
-                platform: host.platform,
-                logFile: host.log("build-bench"),
-                builder: "buildkit",
-                context,
-                tag,
-                buildArgs: { IMAGE: imageRef, ...host.offline },
-            });
+            await buildWithBuildKit(host, "build-bench", context, tag, { IMAGE: imageRef, ...host.offline });
             const modelDir = `/var/azureml-app/azureml-models/${model.name}/${model.version}`;
             const args = [
                 "run",
@@ -568,4 +541,24 @@ async function benchInImage(
             return "figures below";
         },
     );
+}
+
+/** An offline BuildKit build on the test's engine, for this machine's platform, logged to <log>.log. */
+function buildWithBuildKit(
+    host: ImageTestHost,
+    log: string,
+    context: string,
+    tag: string,
+    buildArgs: Record<string, string>,
+): Promise<void> {
+    return dockerBuild({
+        cli: host.cli,
+        cliEnv: host.docker.cliEnv,
+        platform: host.platform,
+        logFile: host.log(log),
+        builder: "buildkit",
+        context,
+        tag,
+        buildArgs,
+    });
 }
