@@ -21,11 +21,7 @@ def reference_predictions(model_path, request_path):
     return model.predict(data).tolist()
 
 
-def main(argv):
-    if len(argv) != 2:
-        sys.exit(__doc__.split("\n\n")[1])
-    print(json.dumps(reference_predictions(*argv)))
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if len(sys.argv) != 3:
+        sys.exit(__doc__.split("\n\n")[1])  # the usage line
+    print(json.dumps(reference_predictions(*sys.argv[1:])))

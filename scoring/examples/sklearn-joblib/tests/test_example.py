@@ -9,7 +9,8 @@ import re
 import joblib
 import numpy as np
 import pytest
-from sklearn_example_support import EXAMPLE_DIR, MODEL_FILE, MODEL_NAME, REPO_ROOT, STACK_FILE, run_python
+from example_testing import myenv_pins, retrained, scored_by_the_runtime
+from sklearn_example_support import EXAMPLE, EXAMPLE_DIR, MODEL_FILE, MODEL_NAME, REPO_ROOT, STACK_FILE
 
 # Iris classes of the six rows of sample-request.json (two of each species, from load_iris).
 SAMPLE_CLASSES = [0, 0, 1, 1, 2, 2]
@@ -34,11 +35,8 @@ def test_a_wrong_expected_value_fails_the_check(reference):
 
 
 def test_the_runtime_answers_score_with_the_reference_predictions(scoring_server, request_body, reference):
-    status, body = scoring_server("GET", "/")
-    assert status == 200, body
-    status, body = scoring_server("POST", "/score", request_body.encode("utf-8"))
-    assert status == 200, body
-    assert same_predictions(json.loads(body), reference), body
+    answer = scored_by_the_runtime(scoring_server, request_body)
+    assert same_predictions(answer, reference), answer
 
 
 def test_score_py_run_returns_the_reference_predictions(entry_script, request_body, reference):
@@ -53,22 +51,17 @@ def test_score_py_run_reports_bad_input_as_the_v1_samples_did(entry_script):
 
 
 def test_train_is_deterministic_and_accurate(trained_model, tmp_path):
-    again = tmp_path / MODEL_FILE
-    out = run_python(EXAMPLE_DIR / "train.py", "--out", again)
-    assert again.read_bytes() == trained_model.read_bytes()
-    accuracy = float(re.search(r"held-out accuracy ([0-9.]+)", out).group(1))
+    model, accuracy = retrained(EXAMPLE, tmp_path)
+    assert model == trained_model.read_bytes()
     assert accuracy >= 0.9
 
 
 def test_myenv_pins_the_versions_that_trained_the_model():
     """A joblib pickle loads only with the scikit-learn that wrote it: the image must install exactly these."""
-    yaml = pytest.importorskip("yaml")
     import scipy
     import sklearn
 
-    env = yaml.safe_load((EXAMPLE_DIR / "myenv.yml").read_text())
-    conda = dict(d.split("=", 1) for d in env["dependencies"] if isinstance(d, str))
-    pip = dict(p.split("==", 1) if "==" in p else (p, None) for d in env["dependencies"] if isinstance(d, dict) for p in d["pip"])
+    env, conda, pip = myenv_pins(EXAMPLE)
     assert env["name"] == "project_environment" and env["channels"] == ["anaconda", "conda-forge"]
     assert conda == {
         "python": "3.11",

@@ -23,6 +23,32 @@ class UnsupportedMediaType(BadRequest):
     code = 415
 
 
+_NOT_CONVERTED = object()
+
+
+def _converted(value, type, default):
+    """get(..., type=...) of Werkzeug's Headers and MultiDict: value, type(value), or default when type refuses it."""
+    if type is None:
+        return value
+    try:
+        return type(value)
+    except (ValueError, TypeError):
+        return default
+
+
+class ContentTypeMixin:
+    """content_type and mimetype of an object with headers (AMLRequest, AMLResponse, FileStorage), as Werkzeug's
+    have them."""
+
+    @property
+    def content_type(self):
+        return self.headers.get("Content-Type")
+
+    @property
+    def mimetype(self):
+        return (self.content_type or "").split(";", 1)[0].strip().lower()
+
+
 class Headers:
     """Ordered, case-insensitive, multi-valued HTTP headers. Iterating yields (name, value) pairs, so
     dict(headers) works, as it does for Werkzeug's Headers."""
@@ -67,14 +93,7 @@ class Headers:
             for existing, value in self._items:
                 self._index.setdefault(existing.lower(), value)
         value = self._index.get(name.lower())
-        if value is None:
-            return default
-        if type is None:
-            return value
-        try:
-            return type(value)
-        except (ValueError, TypeError):
-            return default
+        return default if value is None else _converted(value, type, default)
 
     def getlist(self, name):
         lower = name.lower()
@@ -139,27 +158,12 @@ class MultiDict:
         raise KeyError(key)
 
     def get(self, key, default=None, type=None):
-        if key not in self._lists:
-            return default
-        value = self._lists[key][0]
-        if type is None:
-            return value
-        try:
-            return type(value)
-        except (ValueError, TypeError):
-            return default
+        return _converted(self._lists[key][0], type, default) if key in self._lists else default
 
     def getlist(self, key, type=None):
-        values = list(self._lists.get(key, []))
-        if type is None:
-            return values
-        converted = []
-        for value in values:
-            try:
-                converted.append(type(value))
-            except (ValueError, TypeError):
-                pass
-        return converted
+        """All values of key; with type, those type() converts (the others are left out, as Werkzeug does)."""
+        converted = (_converted(value, type, _NOT_CONVERTED) for value in self._lists.get(key, []))
+        return [value for value in converted if value is not _NOT_CONVERTED]
 
     def __contains__(self, key):
         return key in self._lists
@@ -193,7 +197,7 @@ class MultiDict:
         return f"{type(self).__name__}({self.items(multi=True)!r})"
 
 
-class FileStorage:
+class FileStorage(ContentTypeMixin):
     """One uploaded file of a multipart/form-data body. Reading attributes it lacks (read, seek, tell...) go to
     its stream, so PIL.Image.open(request.files["image"]) works as with Werkzeug."""
 
@@ -204,14 +208,6 @@ class FileStorage:
         self.headers = headers if headers is not None else Headers()
         if content_type is not None:
             self.headers.set("Content-Type", content_type)
-
-    @property
-    def content_type(self):
-        return self.headers.get("Content-Type")
-
-    @property
-    def mimetype(self):
-        return (self.content_type or "").split(";", 1)[0].strip().lower()
 
     @property
     def content_length(self):

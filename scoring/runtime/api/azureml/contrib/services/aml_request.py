@@ -18,7 +18,7 @@ import io
 import json
 from urllib.parse import parse_qsl
 
-from ._datastructures import BadRequest, Headers, MultiDict, UnsupportedMediaType, parse_form
+from ._datastructures import BadRequest, ContentTypeMixin, Headers, MultiDict, UnsupportedMediaType, parse_form
 
 __all__ = ["AMLRequest", "rawhttp", "BadRequest", "UnsupportedMediaType"]
 
@@ -61,7 +61,7 @@ def _request_headers(headers):
     return Headers(joined)
 
 
-class AMLRequest:
+class AMLRequest(ContentTypeMixin):
     """One HTTP request (or one IoT Edge message, presented as POST /score)."""
 
     def __init__(self, method="GET", path="/", query_string=b"", headers=None, body=b"", remote_addr=None,
@@ -107,14 +107,7 @@ class AMLRequest:
         return self._args
 
     # -- what it carries ----------------------------------------------------------------------------------------
-    @property
-    def content_type(self):
-        return self.headers.get("Content-Type")
-
-    @property
-    def mimetype(self):
-        return (self.content_type or "").split(";", 1)[0].strip().lower()
-
+    # content_type and mimetype: ContentTypeMixin's
     @property
     def mimetype_params(self):
         params = {}

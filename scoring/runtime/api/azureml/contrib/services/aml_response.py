@@ -10,7 +10,7 @@ The server sends it as it is; anything else run() returns is sent JSON-encoded.
 import json
 from http import HTTPStatus
 
-from ._datastructures import Headers
+from ._datastructures import ContentTypeMixin, Headers
 
 __all__ = ["AMLResponse"]
 
@@ -31,7 +31,7 @@ def _as_bytes(message):
     return b"".join(_as_bytes(chunk) for chunk in chunks)
 
 
-class AMLResponse:
+class AMLResponse(ContentTypeMixin):
     """An HTTP reply: status_code, headers (case-insensitive; assignable) and a body (get_data())."""
 
     def __init__(self, message, status_code, response_headers=None, json_str=False, run_function_failed=False):
@@ -58,17 +58,9 @@ class AMLResponse:
         except ValueError:
             return f"{self.status_code} UNKNOWN"
 
-    @property
-    def content_type(self):
-        return self.headers.get("Content-Type")
-
-    @content_type.setter
+    @ContentTypeMixin.content_type.setter  # a response's, unlike a request's, can be set
     def content_type(self, value):
         self.headers.set("Content-Type", value)
-
-    @property
-    def mimetype(self):
-        return (self.content_type or "").split(";", 1)[0].strip().lower()
 
     def get_data(self, as_text=False):
         return self._body.decode("utf-8", "replace") if as_text else self._body
