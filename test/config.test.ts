@@ -261,4 +261,19 @@ describe("config loader", () => {
         const error = rejection({ registrySku: "Free", iotHubSku: "B2", protect: "maybe" });
         assert.strictEqual(error.problems.length, 3);
     });
+    it("refuses device mode without a device, naming edgeDevices", () => {
+        assert.match(
+            configRejection({ edgeDevices: [] }).message,
+            /edgeml:edgeDevices = "\[\]" is invalid: edgeml:deploymentMode is "device", which applies the deployment to each device listed here/,
+        );
+    });
+    it("tells the runtime the input and output the routes use, and refuses a scoringEnv that says otherwise", () => {
+        const scoring = loadConfig(devConfigWith({ scoringInputName: "telemetry", scoringEnv: ["LOG_LEVEL=DEBUG"] })).deployment.manifest
+            .scoring;
+        assert.deepStrictEqual(scoring.env, { LOG_LEVEL: "DEBUG", INPUT_NAME: "telemetry", OUTPUT_NAME: "amlOutput" });
+        assert.match(
+            configRejection({ scoringEnv: ["OUTPUT_NAME=results"] }).message,
+            /edgeml:scoringEnv = "OUTPUT_NAME=results" is invalid: the routes deliver to edgeml:scoringOutputName = "amlOutput": set that key instead/,
+        );
+    });
 });

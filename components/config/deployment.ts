@@ -65,7 +65,7 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
                 status: "running",
                 restartPolicy: read.oneOf<RestartPolicy>("scoringRestartPolicy", RESTART_POLICIES),
                 startupOrder: 1,
-                env: read.keyValueList("scoringEnv"),
+                env: scoringEnv(read),
                 createOptions: scoringCreateOptions(read),
                 inputName: read.string("scoringInputName"),
                 outputName: read.string("scoringOutputName"),
@@ -107,6 +107,25 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
         }
     }
     return config;
+}
+
+/**
+ * scoringEnv, with the runtime told which input it reads and which output it answers on (INPUT_NAME, OUTPUT_NAME):
+ * the routes use scoringInputName and scoringOutputName, so the module must listen where they deliver.
+ */
+function scoringEnv(read: DeploymentConfigReader): Record<string, string> {
+    const env = read.keyValueList("scoringEnv");
+    const wired: Record<string, string> = { INPUT_NAME: read.string("scoringInputName"), OUTPUT_NAME: read.string("scoringOutputName") };
+    const keys: Record<string, string> = { INPUT_NAME: "scoringInputName", OUTPUT_NAME: "scoringOutputName" };
+    for (const [name, value] of Object.entries(wired)) {
+        if (name in env && env[name] !== value)
+            read.problem(
+                "scoringEnv",
+                `${name}=${env[name]}`,
+                `the routes deliver to ${configKey(keys[name])} = "${value}": set that key instead`,
+            );
+    }
+    return { ...env, ...wired };
 }
 
 /** The port the runtime serves /score on inside the container (scoring/runtime's PORT). */

@@ -204,6 +204,13 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
         notes: read.notes,
         warnings: read.warnings,
     };
+    // Device mode sends the manifest to each listed device: with none, the rollout would have nowhere to go.
+    if (config.deployment.mode === "device" && config.edgeDevices.length === 0)
+        read.problem(
+            "edgeDevices",
+            "[]",
+            `${configKey("deploymentMode")} is "device", which applies the deployment to each device listed here: list at least one, or set ${configKey("deploymentMode")} to fleet`,
+        );
     read.rejectUnknownKeys();
     read.throwIfProblems();
     return config;
