@@ -8,17 +8,11 @@ export { configToml, EDGE_DEVICE_TYPE, EdgeDeviceProvider } from "./edgeDevicePr
 export type { EdgeDeviceInputs, EdgeDeviceOutputs } from "./edgeDeviceProvider";
 export { EdgeDeployment } from "./edgeDeployment";
 export type { EdgeDeploymentArgs } from "./edgeDeployment";
-export {
-    canaryConfigurationId,
-    DEPLOYMENT_MODES,
-    describeDeploymentChanges,
-    describeRolloutStages,
-    EDGE_DEPLOYMENT_TYPE,
-    EdgeDeploymentProvider,
-    fleetConfigurationId,
-    ROLLOUT_LABEL,
-} from "./edgeDeploymentProvider";
-export type { CanarySettings, DeploymentMode, EdgeDeploymentInputs, EdgeDeploymentOutputs } from "./edgeDeploymentProvider";
+export { EDGE_DEPLOYMENT_TYPE, EdgeDeploymentProvider } from "./edgeDeploymentProvider";
+export { DEPLOYMENT_MODES } from "./edgeDeploymentTypes";
+export type { CanarySettings, DeploymentMode, EdgeDeploymentInputs, EdgeDeploymentOutputs } from "./edgeDeploymentTypes";
+export { canaryConfigurationId, fleetConfigurationId, ROLLOUT_LABEL } from "./hubConfigurations";
+export { describeDeploymentChanges, describeRolloutStages } from "./deploymentDescription";
 export { contentHash, describeContentChanges, modulesOf } from "./deploymentContent";
 export { connectWithSdk, hostNameOf } from "./hubClient";
 export type { RegistryFactory } from "./hubClient";
