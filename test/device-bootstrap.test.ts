@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Output } from "@pulumi/pulumi";
+import { deriveDeviceKey, DPS_OUTPUTS } from "../components/dps/deviceFiles";
 import { configToml } from "../components/iot/edgeDeviceProvider";
 import { StackOutputsError } from "../components/shared";
 import { deviceConfigs, installCommand } from "../scripts/device-files";
@@ -50,6 +51,18 @@ const OUTPUTS = {
     edgeDeviceConfigTomls: { "site-a": configToml(connectionString("site-a")), "site-b": configToml(connectionString("site-b")) },
 };
 
+/** A stack with deviceProvisioning: dps and one listed device too (mixed): the hub outputs plus the DPS ones. */
+const GROUP_KEY = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 53 + 5) % 256)).toString("base64");
+const DPS_STACK_OUTPUTS = {
+    ...OUTPUTS,
+    [DPS_OUTPUTS.idScope]: "0ne00123ABC",
+    [DPS_OUTPUTS.globalEndpoint]: "https://global.azure-devices-provisioning.net/",
+    [DPS_OUTPUTS.enrollmentGroupKeys]: { primaryKey: GROUP_KEY, secondaryKey: Buffer.alloc(64, 9).toString("base64") },
+    [DPS_OUTPUTS.agentImage]: "mcr.microsoft.com/azureiotedge-agent:1.6",
+};
+/** Every key a DPS run could print: the group's and each device's derived one. */
+const dpsKeys = (ids: string[]) => [GROUP_KEY, ...ids.map((id) => deriveDeviceKey(GROUP_KEY, id))];
+
 describe("npm run devices (device bootstrap)", () => {
     let tmp: string;
     let bin: string;
@@ -68,6 +81,9 @@ describe("npm run devices (device bootstrap)", () => {
         this.timeout(60_000);
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edgeml-devices-"));
         fs.writeFileSync(file("outputs.json"), JSON.stringify(OUTPUTS, null, 2), { mode: 0o600 });
+        fs.writeFileSync(file("dps.json"), JSON.stringify(DPS_STACK_OUTPUTS, null, 2), { mode: 0o600 });
+        const fleetOnly = { ...DPS_STACK_OUTPUTS, edgeDeviceConnectionStrings: {}, edgeDeviceConfigTomls: {} };
+        fs.writeFileSync(file("dps-fleet.json"), JSON.stringify(fleetOnly, null, 2), { mode: 0o600 });
         // Node 20's JSON.parse message would quote the text around the fault: here, a key.
         fs.writeFileSync(file("broken.json"), `{"edgeDeviceConfigTomls": {"site-a": "SharedAccessKey=${KEYS["site-a"]}" oops}}`);
         fs.writeFileSync(
@@ -97,7 +113,18 @@ describe("npm run devices (device bootstrap)", () => {
         ].join("\n");
         fs.writeFileSync(path.join(bin, "pulumi"), fakePulumi, { mode: 0o755 });
 
-        const fromFile = (name: string, ...more: string[]) => ["--outputs", file(name), "--stack", "dev", "--dir", out(name), ...more];
+        // The outputs file `name`, the files written to out/<dir> (out/<name> for fromFile).
+        const toDir = (name: string, dir: string, ...more: string[]) => [
+            "--outputs",
+            file(name),
+            "--stack",
+            "dev",
+            "--dir",
+            out(dir),
+            ...more,
+        ];
+        const fromFile = (name: string, ...more: string[]) => toDir(name, name, ...more);
+        const batch = ["--count", "3", "--prefix", "p-"];
         const started: Record<string, Promise<Run>> = {
             offline: devices(["--offline", "--stack", "dev", "--dir", out("offline")]),
             fromFile: devices(["--outputs", file("outputs.json"), "--stack", "dev", "--dir", out("from-file")]),
@@ -111,6 +138,16 @@ describe("npm run devices (device bootstrap)", () => {
             noCli: devices(["--stack", "dev", "--dir", out("no-cli")], { PATH: file("empty-path") }),
             noStack: devices(["--offline"]),
             twoSources: devices(["--stack", "dev", "--offline", "--outputs", "x.json"]),
+            dpsCount: devices([...fromFile("dps.json"), "--count", "12", "--prefix", "plant1-"]),
+            dpsIds: devices(toDir("dps.json", "dps-ids", "--registration-id", "Spare-A", "--registration-id=spare.b")),
+            dpsHubFiles: devices(toDir("dps.json", "dps-hub")),
+            dpsNoneListed: devices(toDir("dps-fleet.json", "dps-none-listed")),
+            dpsNotEnabled: devices(toDir("outputs.json", "dps-not-enabled", "--count", "2", "--prefix", "p-")),
+            // The ids are checked before the outputs are read: this file does not exist.
+            dpsBadPrefix: devices(toDir("nosuch.json", "dps-bad-prefix", "--count", "3", "--prefix", "-plant")),
+            dpsNoPrefix: devices(toDir("dps.json", "dps-no-prefix", "--count", "3")),
+            dpsWithDevice: devices(toDir("dps.json", "dps-with-device", ...batch, "--device", "site-a")),
+            dpsTwice: devices(toDir("dps.json", "dps-twice", ...batch, "--registration-id", "P-2")),
         };
         // The offline engine's own outputs, to compare the files with.
         const { exports } = await runOffline({ stack: "dev" });
@@ -248,6 +285,89 @@ describe("npm run devices (device bootstrap)", () => {
         }
         assert.match(runs.noStack.stderr, /--stack <name> is required/);
         assert.match(runs.twoSources.stderr, /--offline and --outputs exclude each other/);
+    });
+
+    describe("DPS: --count/--prefix and --registration-id", () => {
+        it("writes N 0600 files, ids zero-padded to the width of N, each with its own derived key, and prints no key", () => {
+            const run = runs.dpsCount;
+            assert.strictEqual(run.status, 0, run.stderr);
+            const ids = Array.from({ length: 12 }, (_, i) => `plant1-${String(i + 1).padStart(2, "0")}`);
+            const dir = out("dps.json");
+            assert.deepStrictEqual(fs.readdirSync(dir).sort(), ids);
+            assert.strictEqual(mode(dir), 0o700);
+            for (const id of ids) {
+                const written = path.join(dir, id, "config.toml");
+                assert.strictEqual(mode(written), 0o600, `${id} file mode`);
+                assert.strictEqual(mode(path.dirname(written)), 0o700, `${id} folder mode`);
+                const text = fs.readFileSync(written, "utf8");
+                assert.match(
+                    text,
+                    /^\[provisioning\]\nsource = "dps"\nglobal_endpoint = "https:\/\/global\.azure-devices-provisioning\.net\/"\nid_scope = "0ne00123ABC"$/m,
+                );
+                assert.ok(text.includes(`registration_id = "${id}"\nsymmetric_key = { value = "${deriveDeviceKey(GROUP_KEY, id)}" }`), id);
+                assert.match(text, /^\[agent\.config\]\nimage = "mcr\.microsoft\.com\/azureiotedge-agent:1\.6"$/m);
+                assert.ok(!text.includes(GROUP_KEY), "never the group key");
+                assert.ok(run.stdout.includes(written), "the path written is printed");
+                assert.ok(run.stdout.includes(`ssh -t -- ${id} 'sudo install -m 0600 -o root -g root`), "and how to install it");
+            }
+            assert.match(run.stdout, /^Wrote 12 config\.toml from .*dps\.json\. They hold device keys \(mode 0600\)/);
+            assert.match(run.stdout, /registers itself through the stack's DPS enrollment group at its first boot/);
+            assertNoSecrets(run.all, dpsKeys(ids));
+        });
+
+        it("--registration-id writes the ids given (repeatable, either form)", () => {
+            const run = runs.dpsIds;
+            assert.strictEqual(run.status, 0, run.stderr);
+            assert.deepStrictEqual(fs.readdirSync(out("dps-ids")).sort(), ["Spare-A", "spare.b"]);
+            const text = fs.readFileSync(path.join(out("dps-ids"), "spare.b", "config.toml"), "utf8");
+            assert.ok(text.includes(`symmetric_key = { value = "${deriveDeviceKey(GROUP_KEY, "spare.b")}" }`));
+            assertNoSecrets(run.all, dpsKeys(["Spare-A", "spare.b"]));
+        });
+
+        it("still writes the files of the devices listed in edgeDevices on a dps stack", () => {
+            const run = runs.dpsHubFiles;
+            assert.strictEqual(run.status, 0, run.stderr);
+            assert.deepStrictEqual(fs.readdirSync(out("dps-hub")).sort(), ["site-a", "site-b"]);
+            assert.strictEqual(
+                fs.readFileSync(path.join(out("dps-hub"), "site-a", "config.toml"), "utf8"),
+                OUTPUTS.edgeDeviceConfigTomls["site-a"],
+            );
+            assertNoSecrets(run.all, [...Object.values(KEYS), GROUP_KEY]);
+        });
+
+        it("says how to write the enrolled devices' files when a dps stack lists no device", () => {
+            const run = runs.dpsNoneListed;
+            assert.strictEqual(run.status, 1);
+            assert.match(
+                run.stderr,
+                /dps-fleet\.json lists no device in edgeDevices; its devices enrol through DPS: write their files with --count <n> --prefix <p> or --registration-id <id>/,
+            );
+            assert.ok(!fs.existsSync(out("dps-none-listed")));
+        });
+
+        it("names the missing DPS outputs of a stack without deviceProvisioning: dps", () => {
+            const run = runs.dpsNotEnabled;
+            assert.strictEqual(run.status, 1);
+            assert.match(
+                run.stderr,
+                /outputs\.json has no output dpsIdScope, dpsGlobalEndpoint, dpsEnrollmentGroupKeys, edgeAgentImage: the stack must set deviceProvisioning to dps/,
+            );
+            assert.ok(!fs.existsSync(out("dps-not-enabled")));
+        });
+
+        it("refuses, with the usage, a prefix making ids DPS would refuse (before reading outputs), --count without --prefix, --device, an id twice", () => {
+            for (const run of [runs.dpsBadPrefix, runs.dpsNoPrefix, runs.dpsWithDevice, runs.dpsTwice]) {
+                assert.strictEqual(run.status, 1, run.stdout);
+                assert.match(run.stderr, /^usage: npm run devices -- --stack <name>/m);
+            }
+            assert.match(
+                runs.dpsBadPrefix.stderr,
+                /^--prefix "-plant" makes the registration id "-plant1", which breaks DPS's rule: 1-128 letters/m,
+            );
+            assert.match(runs.dpsNoPrefix.stderr, /^--count needs --prefix <p>/m);
+            assert.match(runs.dpsWithDevice.stderr, /^--device names a device listed in edgeDevices/m);
+            assert.match(runs.dpsTwice.stderr, /^registration id "P-2" is the same registration as "p-2" \(DPS ignores case\)/m);
+        });
     });
 
     describe("device-files (pure checks)", () => {

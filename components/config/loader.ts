@@ -13,6 +13,7 @@ import { configKey, PROJECT, type ExistingResource } from "../shared";
 import { ConfigReader, ConfigSource, optional } from "./reader";
 import { EXISTING_KINDS, ExistingModel, readExistingModel, readExistingResource, readWorkspaceConfigFile } from "./existing";
 import { readProjectFile } from "./projectFile";
+import { type Provisioning, readProvisioning } from "./provisioning";
 
 export type { ConfigSource };
 
@@ -52,6 +53,11 @@ export interface StackConfig {
     iotHub: NewIotHub | ExistingResource;
     workspace: NewWorkspace | ExistingResource;
     edgeDevices: string[];
+    /**
+     * How devices join the hub: the edgeDevices alone (hub), or also through a Device Provisioning Service enrollment
+     * group (dps), whose devices register themselves at their first boot; edgeDevices may be listed with either.
+     */
+    provisioning: Provisioning;
     /** Twin tags of every device: environment=<stack> plus the configured ones. */
     deviceTags: Record<string, string>;
     /** A local model file or folder to register, or a model a training run already registered. */
@@ -192,6 +198,7 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
             }),
         ),
         edgeDevices: read.uniqueList("edgeDevices", names.deviceId),
+        provisioning: readProvisioning(read, derive, resourceGroup),
         deviceTags: { environment: stack, ...read.keyValueList("deviceTags") },
         model: readModelSource(read, source.projectDir, existingWorkspace !== undefined),
         scoring: scoring.module,
@@ -204,16 +211,40 @@ export function loadConfig(source: ConfigSource = runtimeConfigSource()): StackC
         notes: read.notes,
         warnings: read.warnings,
     };
-    // Device mode sends the manifest to each listed device: with none, the rollout would have nowhere to go.
-    if (config.deployment.mode === "device" && config.edgeDevices.length === 0)
+    checkDeviceMode(read, config);
+    read.rejectUnknownKeys();
+    read.throwIfProblems();
+    return config;
+}
+
+/**
+ * Device mode sends the manifest to each listed device: with none, the rollout would have nowhere to go. Devices
+ * enrolled through DPS are never listed (they register themselves at their first boot), so only a fleet deployment,
+ * which targets twin tags, reaches them.
+ */
+function checkDeviceMode(read: ConfigReader, config: StackConfig): void {
+    if (config.deployment.mode !== "device") return;
+    const dps = config.provisioning.mode === "dps";
+    if (config.edgeDevices.length === 0 && dps) {
+        read.problem(
+            "deploymentMode",
+            "device",
+            `applies the deployment to each device listed in ${configKey("edgeDevices")}, which lists none, and devices enrolled through ` +
+                `the Device Provisioning Service (${configKey("deviceProvisioning")}: dps) are reached by a fleet deployment only: ` +
+                `set ${configKey("deploymentMode")} to fleet (or list devices in ${configKey("edgeDevices")})`,
+        );
+    } else if (config.edgeDevices.length === 0) {
         read.problem(
             "edgeDevices",
             "[]",
             `${configKey("deploymentMode")} is "device", which applies the deployment to each device listed here: list at least one, or set ${configKey("deploymentMode")} to fleet`,
         );
-    read.rejectUnknownKeys();
-    read.throwIfProblems();
-    return config;
+    } else if (dps) {
+        read.warn(
+            `${configKey("deploymentMode")} is "device": the deployment goes to the devices in ${configKey("edgeDevices")} only, not to ` +
+                `those enrolled through the Device Provisioning Service; set ${configKey("deploymentMode")} to fleet to reach them too`,
+        );
+    }
 }
 
 function readPullToken(read: ConfigReader, prefix: string, stack: string): PullToken {

@@ -130,6 +130,29 @@ export const deviceId = rule(
     (v) => /^[a-zA-Z0-9\-.%_*?!(),:=@$']{1,128}$/.test(v),
 );
 
+// Device Provisioning Service (Microsoft.Devices/provisioningServices): 3-64 alphanumerics and hyphens, ending with an
+// alphanumeric (Azure's "Naming rules and restrictions for Azure resources", Microsoft.Devices). Its service endpoint
+// is <name>.azure-devices-provisioning.net, so the reserved words apply as to a hub.
+export const dpsName = both(
+    rule("3-64 letters, digits and hyphens, ending with a letter or digit", (v) => /^[a-zA-Z0-9-]{2,63}[a-zA-Z0-9]$/.test(v)),
+    reservedWord,
+);
+
+// DPS enrollment group names and registration ids, from Microsoft's DPS terminology page
+// (https://learn.microsoft.com/azure/iot-dps/concepts-service, "Enrollment group" and "Registration ID"): case-insensitive
+// strings of up to 128 alphanumerics plus - . _ : whose last character is an alphanumeric or a hyphen. For
+// registration ids the DPS REST API (registrationId in the 2021-10-01 service swagger, and the Register Device page)
+// says more: "No special characters allowed at start or end"; both rules hold below.
+export const enrollmentGroupId = rule(
+    "1-128 letters, digits and - . _ :, ending with a letter, a digit or a hyphen (DPS's enrollment group name rule)",
+    (v) => /^[a-zA-Z0-9\-._:]{0,127}[a-zA-Z0-9-]$/.test(v),
+);
+
+export const dpsRegistrationId = rule(
+    "1-128 letters, digits and - . _ :, starting and ending with a letter or digit (DPS's registration id rule)",
+    (v) => /^[a-zA-Z0-9](?:[a-zA-Z0-9\-._:]{0,126}[a-zA-Z0-9])?$/.test(v),
+);
+
 // The prefix feeds every derived name, including the alphanumeric-only ones, so it is the strictest subset; a
 // reserved word in it would be in every public endpoint's name.
 export const namePrefix = both(
