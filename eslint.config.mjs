@@ -28,15 +28,15 @@ export default defineConfig([
         rules: { "@typescript-eslint/no-explicit-any": "off" },
     },
     {
-        // hubClient.ts: dynamic providers are serialized into state, so the SDK is required inside the function.
-        // engine.ts: loads index.ts afresh through require.cache and patches @pulumi/pulumi's runtime internals.
-        files: ["components/iot/hubClient.ts", "offline/engine.ts"],
+        // hubClient.ts, dpsClient.ts: dynamic providers are serialized into state, so the SDK is required inside the
+        // function. engine.ts: loads index.ts afresh through require.cache and patches @pulumi/pulumi's runtime internals.
+        files: ["components/iot/hubClient.ts", "components/dps/dpsClient.ts", "offline/engine.ts"],
         rules: { "@typescript-eslint/no-require-imports": "off" },
     },
     {
-        // The providers rethrow hub errors with a redacted message (describeHubError); attaching the SDK error as
-        // `cause` would carry its unredacted message, request and response (device keys) along.
-        files: ["components/iot/**/*.ts"],
+        // The providers rethrow hub and DPS errors with a redacted message (describeHubError, describeDpsError);
+        // attaching the SDK error as `cause` would carry its unredacted message, request and response (keys) along.
+        files: ["components/iot/**/*.ts", "components/dps/**/*.ts"],
         rules: { "preserve-caught-error": "off" },
     },
     {

@@ -507,6 +507,58 @@ function hubOwnerKey(hubName: string): string {
     return fakeKey(`hub:${hubName}:iothubowner:primary`);
 }
 
+// ---- Device Provisioning Service: what Azure answers for an instance, ready for the program that declares one
+// (components/dps/dpsInstance.ts), and not hooked in yet. Hooking it in takes the type in AZURE_TYPES
+// (components/shared/azure.ts: `dps: azureType("azure-native:deviceprovisioningservices:IotDpsResource",
+// "Microsoft.Devices/provisioningServices", "provisioningServiceName")`, which test/azure-types.test.ts then wants a
+// stack variant creating) and three lines here:
+//   computedOutputs: [AZURE_TYPES.dps.token]: (name, inputs) => offlineDpsAnswer(AZURE_TYPES.dps.token, name, inputs),
+//   existingShapes:  [AZURE_TYPES.dps.token]: (name) => offlineDpsAnswer(AZURE_TYPES.dps.token, name),
+//   call():          case "azure-native:deviceprovisioningservices:listIotDpsResourceKeys":
+//                        return offlineDpsAnswer(args.token, args.inputs.provisioningServiceName);
+// The EnrollmentGroup dynamic resource needs its real provider run against a DPS emulator (offline/dps-emulator),
+// one per instance like the hubs', started with this name, ID scope and owner key and linked to the offline hub
+// emulators: test/dps-instance.test.ts does exactly that around the engine.
+
+/**
+ * A Device Provisioning Service as Azure answers for it: an IotDpsResource's computed outputs (created: `inputs`
+ * completed; existing: a usable S1 instance), with its ID scope (a stand-in) and endpoints, or listIotDpsResourceKeys'
+ * policies, whose provisioningserviceowner key derives from the instance's name as a hub's iothubowner key does.
+ */
+export function offlineDpsAnswer(token: string, name: string, inputs: Record<string, any> = {}): Record<string, unknown> {
+    if (token === "azure-native:deviceprovisioningservices:listIotDpsResourceKeys") {
+        return {
+            value: [
+                {
+                    keyName: "provisioningserviceowner",
+                    primaryKey: fakeKey(`dps:${name}:provisioningserviceowner:primary`),
+                    secondaryKey: fakeKey(`dps:${name}:provisioningserviceowner:secondary`),
+                    rights: "ServiceConfig, DeviceConnect, EnrollmentWrite",
+                },
+            ],
+        };
+    }
+    const resourceToken = "azure-native:deviceprovisioningservices:IotDpsResource";
+    if (token !== resourceToken) throw new Error(`offlineDpsAnswer answers for ${resourceToken} and its keys, not ${token}`);
+    const idScope = standIn(
+        `0ne${createHash("sha256").update(`dps:${name}`).digest("hex").slice(0, 8).toUpperCase()}`,
+        "the Device Provisioning Service's ID scope, which Azure assigns when it creates the instance (`az iot dps show --query properties.idScope`)",
+    );
+    return {
+        location: inputs.location ?? "westeurope",
+        sku: { name: "S1", capacity: 1, ...inputs.sku, tier: "Standard" },
+        properties: {
+            ...inputs.properties,
+            idScope,
+            serviceOperationsHostName: `${name}.azure-devices-provisioning.net`,
+            deviceProvisioningHostName: "global.azure-devices-provisioning.net",
+            allocationPolicy: inputs.properties?.allocationPolicy ?? "Hashed",
+            state: "Active",
+            provisioningState: "Succeeded",
+        },
+    };
+}
+
 // ---- IoT Hub: one emulator per hub host name, started on first use in the process and living as long as it;
 // reset on its first use in each run, so no run sees what an earlier one created (an edge device left over
 // would be adopted, and the plan would depend on what ran before it in the same process).

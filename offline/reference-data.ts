@@ -23,6 +23,7 @@ export const REFERENCE_LIST_FILE = path.join(PROJECT_ROOT, "scripts", "reference
 
 /** The oracle files the code names; each is listed in scripts/references.json. */
 export const IOTHUB_SWAGGER = "iothub-service-swagger.json";
+export const DPS_SWAGGER = "dps-service-swagger.json";
 
 export interface ReferenceDir {
     dir: string;

@@ -22,6 +22,12 @@ describe("dynamic providers as Pulumi serializes them", function () {
         assert.deepStrictEqual(report.versions, ["1", "2"], "the model version numbering, as serialized");
         assert.deepStrictEqual(report.tokenDiffs, [false, true], "a new ARM token alone changes nothing; a new rotation does");
         assert.strictEqual(report.revocationCheck[0].property, "keep");
+        assert.strictEqual(report.groupCheck[0].property, "enrollmentGroupId");
+        assert.deepStrictEqual(
+            report.groupDiffs,
+            [false, true, ["enrollmentGroupId"]],
+            "the enrollment group: unchanged, a rotation, a new id",
+        );
         assert.ok(
             report.sizes.every((size: number) => size < 200_000),
             `serialized sizes ${report.sizes}`,

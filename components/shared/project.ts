@@ -10,7 +10,7 @@ export function configKey(key: string): string {
 }
 
 /** "<project>:<module>:<Type>", the token `pulumi preview` shows; never change one without an alias. */
-export function componentType(module: "registry" | "iot" | "ml" | "image", type: string): string {
+export function componentType(module: "registry" | "iot" | "ml" | "image" | "dps", type: string): string {
     return `${PROJECT}:${module}:${type}`;
 }
 

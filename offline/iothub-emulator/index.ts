@@ -20,18 +20,16 @@ import { twinOperations } from "./api-twins";
 import { DeploymentStore } from "./deployment-store";
 import { DeviceStore, KeyGenerator, randomKeys } from "./device-store";
 import { EdgeAgentBehaviour, EdgeAgentRule, SimulatedAgents, checkEdgeAgentBehaviour } from "./edge-agents";
-import { FaultInjector, FaultPlan } from "./fault-injector";
 import { JsonObject } from "./json";
 import { matches, parseTargetCondition } from "./query-language";
 import { tagsSatisfying } from "./stand-ins";
 import { deviceTwinJson } from "./twin-views";
 import { RegistryFactory, loopbackRegistryFactory } from "./loopback-registry";
 import { HubStores } from "./operations";
-import { EmulatorStats, RequestLogEntry, RequestStats } from "./request-stats";
-import { HubCredentials } from "./sas-auth";
-import { Violation, listenOnLoopback } from "./server";
+import { LoopbackEmulator, LoopbackEmulatorOptions } from "./loopback-emulator";
+import { HubCredentials, checkSharedAccessSignature, isSasKey } from "./sas-auth";
 import { RoutingOnlyMatcher } from "./route-table";
-import { RequestMatcher, SwaggerValidator, defaultSwaggerPath } from "./swagger-validator";
+import { SwaggerValidator, defaultSwaggerPath } from "./swagger-validator";
 
 export type { KeyGenerator, KeyRequest } from "./device-store";
 export type { EdgeAgentBehaviour, EdgeAgentPlan, EdgeAgentReaction, EdgeAgentRule, ReceivedDeployment } from "./edge-agents";
@@ -43,7 +41,8 @@ export type { Violation } from "./server";
 export { EMULATED_ROUTES } from "./route-table";
 export { SDK_API_VERSION, SPEC_API_VERSION, defaultSwaggerPath } from "./swagger-validator";
 
-export interface IotHubEmulatorOptions {
+/** With LoopbackEmulatorOptions: unref, latencyMs, faults. */
+export interface IotHubEmulatorOptions extends LoopbackEmulatorOptions {
     /** The hub's name; its host name is `<hubName>.azure-devices.net`. Default "test-hub". */
     hubName?: string;
     /** Swagger to check requests against; default iothub-service-swagger.json of the reference data (reference-data.ts). */
@@ -63,11 +62,6 @@ export interface IotHubEmulatorOptions {
      * Default "silent".
      */
     edgeAgents?: EdgeAgentBehaviour;
-    /** Let the process exit while the emulator runs (an instance shared by a process and never stopped). */
-    unref?: boolean;
-    /** Delay before each request is handled, e.g. to make client concurrency visible in `stats.maxInFlight`. */
-    latencyMs?: number;
-    faults?: FaultPlan;
 }
 
 /** What an IoT Edge agent reports on its `$edgeAgent` twin after acting on a deployment. */
@@ -96,35 +90,21 @@ export interface RawResponse {
 
 const OWNER_POLICY = "iothubowner";
 
-function isSasKey(key: string): boolean {
-    const bytes = Buffer.from(key, "base64");
-    return bytes.toString("base64") === key && bytes.length >= 16 && bytes.length <= 64;
-}
-
 export function startIotHubEmulator(options: IotHubEmulatorOptions = {}): Promise<IotHubEmulator> {
     return IotHubEmulator.start(options);
 }
 
-export class IotHubEmulator {
+/** The hub (faults, latency, records, violations and stop() are LoopbackEmulator's, shared with the DPS emulator). */
+export class IotHubEmulator extends LoopbackEmulator {
     readonly hubName: string;
     /** `<hubName>.azure-devices.net`: what the connection string names and SAS tokens are signed for. */
     readonly hostName: string;
     readonly connectionString: string;
-    /** Fault plan for the next requests: `hub.faults.configure({ script: ["throttle"] })`, `hub.faults.clear()`. */
-    readonly faults = new FaultInjector();
-    /** Delay before each request is handled; can be changed between requests. */
-    latencyMs: number;
     /** "report-applied" (or a plan) when simulated edgeAgents report on deployments by themselves. */
     readonly edgeAgents: EdgeAgentBehaviour;
     private readonly agents: SimulatedAgents;
     private readonly credentials: HubCredentials;
     private readonly stores: HubStores;
-    private matcher?: RequestMatcher;
-    private readonly requestStats = new RequestStats();
-    private readonly recordedViolations: Violation[] = [];
-    // One keep-alive agent for every Registry bound to this emulator, destroyed on stop() so no socket outlives it.
-    private readonly agent = new http.Agent({ keepAlive: true });
-    private server?: http.Server;
     private boundPort = 0;
     private factory?: RegistryFactory;
 
@@ -133,28 +113,23 @@ export class IotHubEmulator {
         const swaggerFile = options.swaggerPath ?? defaultSwaggerPath();
         const routingOnly = options.swagger === "if-present" && !existsSync(swaggerFile);
         emulator.matcher = routingOnly ? new RoutingOnlyMatcher() : SwaggerValidator.forFile(swaggerFile);
-        const { server, port } = await listenOnLoopback({
+        const port = await emulator.listen({
             validator: emulator.matcher,
-            credentials: emulator.credentials,
+            authorize: (request) => checkSharedAccessSignature(request.headers.authorization, emulator.credentials),
             operations: {
                 ...deviceOperations(emulator.stores),
                 ...twinOperations(emulator.stores),
                 ...configurationOperations(emulator.stores),
             },
-            faults: emulator.faults,
-            stats: emulator.requestStats,
-            violations: emulator.recordedViolations,
-            latencyMs: () => emulator.latencyMs,
             settle: () => emulator.settle(),
-            unref: options.unref,
         });
-        emulator.server = server;
         emulator.boundPort = port;
         emulator.factory = loopbackRegistryFactory(emulator.hostName, port, emulator.agent);
         return emulator;
     }
 
     private constructor(options: IotHubEmulatorOptions) {
+        super(options);
         this.hubName = options.hubName ?? "test-hub";
         if (options.ownerKey !== undefined && !isSasKey(options.ownerKey)) throw new Error("ownerKey must be base64 of 16 to 64 bytes");
         this.credentials = {
@@ -170,8 +145,6 @@ export class IotHubEmulator {
         this.edgeAgents = options.edgeAgents ?? "silent";
         checkEdgeAgentBehaviour(this.edgeAgents);
         this.agents = new SimulatedAgents(this.edgeAgents);
-        if (options.faults) this.faults.configure(options.faults);
-        this.latencyMs = options.latencyMs ?? 0;
     }
 
     /** The loopback port the emulator listens on (127.0.0.1). */
@@ -193,30 +166,6 @@ export class IotHubEmulator {
     /** The iothubowner policy's key, the one `connectionString` carries. */
     get ownerKey(): string {
         return this.credentials.key;
-    }
-
-    /** Whether requests are checked against the swagger (false only with `swagger: "if-present"` and no file). */
-    get validating(): boolean {
-        return this.matcher?.validates ?? false;
-    }
-
-    /** Requests that did not match the swagger (each also answered with 400). */
-    get violations(): readonly Violation[] {
-        return this.recordedViolations;
-    }
-
-    get requestLog(): readonly RequestLogEntry[] {
-        return this.requestStats.log;
-    }
-
-    get stats(): EmulatorStats {
-        return this.requestStats.snapshot();
-    }
-
-    /** Clears counters, request log and violations; devices and configurations stay. */
-    resetRecords(): void {
-        this.requestStats.reset();
-        this.recordedViolations.length = 0;
     }
 
     /**
@@ -321,17 +270,6 @@ export class IotHubEmulator {
             );
             request.on("error", reject);
             request.end(raw.body);
-        });
-    }
-
-    async stop(): Promise<void> {
-        this.agent.destroy();
-        const server = this.server;
-        if (!server) return;
-        this.server = undefined;
-        await new Promise<void>((resolve, reject) => {
-            server.close((error) => (error ? reject(error) : resolve()));
-            server.closeAllConnections();
         });
     }
 }

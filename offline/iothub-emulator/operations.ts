@@ -20,7 +20,8 @@ export interface OperationResponse {
 export interface OperationHandler {
     /** Whether the operation can change devices or configurations (deployments are reconciled afterwards). */
     mutates: boolean;
-    handle(request: OperationRequest): OperationResponse;
+    /** IoT Hub's handlers answer at once; the DPS emulator's registration calls its linked hub, asynchronously. */
+    handle(request: OperationRequest): OperationResponse | Promise<OperationResponse>;
 }
 
 export type OperationTable = Record<string, OperationHandler>;

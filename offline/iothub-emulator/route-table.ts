@@ -6,10 +6,10 @@
  * is validated, and no violation is ever recorded.
  */
 import { HubError, badRequest } from "./hub-errors";
-import { IncomingRequest, MatchedRequest, RequestMatcher } from "./swagger-validator";
+import { IncomingRequest, MatchedRequest, RequestMatcher, matchTemplate, templateSegments } from "./swagger-validator";
 
 /** [method, path template, operationId], in the swagger's spelling. */
-export const EMULATED_ROUTES: readonly (readonly [string, string, string])[] = [
+export const EMULATED_ROUTES: readonly EmulatedRoute[] = [
     ["GET", "/devices", "Devices_GetDevices"],
     ["POST", "/devices", "BulkRegistry_UpdateRegistry"],
     ["POST", "/devices/query", "Query_GetTwins"],
@@ -27,35 +27,40 @@ export const EMULATED_ROUTES: readonly (readonly [string, string, string])[] = [
     ["DELETE", "/configurations/{id}", "Configuration_Delete"],
 ];
 
-type Segment = { literal: string } | { parameter: string };
+/** [method, path template, operationId]: a route an emulator implements. */
+export type EmulatedRoute = readonly [string, string, string];
 
 interface Route {
     method: string;
-    segments: Segment[];
+    segments: ReturnType<typeof templateSegments>;
     literalCount: number;
     operationId: string;
 }
 
-/** Routes by EMULATED_ROUTES and parses JSON bodies; checks nothing else. */
+/**
+ * Routes by a table (default EMULATED_ROUTES, IoT Hub's) and parses JSON bodies; checks nothing else. The DPS
+ * emulator routes its device API this way (no swagger of it is published) and its service API without the swagger.
+ */
 export class RoutingOnlyMatcher implements RequestMatcher {
     readonly validates = false;
-    private readonly routes: Route[] = EMULATED_ROUTES.map(([method, template, operationId]) => {
-        const segments = template
-            .split("/")
-            .filter(Boolean)
-            .map((segment): Segment => {
-                const parameter = /^\{(.+)\}$/.exec(segment);
-                return parameter ? { parameter: parameter[1] } : { literal: segment };
-            });
-        return { method, segments, literalCount: segments.filter((segment) => "literal" in segment).length, operationId };
-    });
+    private readonly routes: Route[];
+
+    constructor(
+        table: readonly EmulatedRoute[] = EMULATED_ROUTES,
+        private readonly caseInsensitivePaths = false,
+    ) {
+        this.routes = table.map(([method, template, operationId]) => {
+            const segments = templateSegments(template);
+            return { method, segments, literalCount: segments.filter((segment) => "literal" in segment).length, operationId };
+        });
+    }
 
     validate(request: IncomingRequest): MatchedRequest {
         const segments = request.pathname.split("/").filter(Boolean);
         let best: { route: Route; pathParameters: Record<string, string> } | undefined;
         for (const route of this.routes) {
             if (route.method !== request.method) continue;
-            const pathParameters = matchSegments(route.segments, segments);
+            const pathParameters = matchTemplate(route.segments, segments, this.caseInsensitivePaths);
             // /devices/query must win over /devices/{id}: prefer the template with the most literal segments.
             if (pathParameters && (!best || route.literalCount > best.route.literalCount)) best = { route, pathParameters };
         }
@@ -70,22 +75,4 @@ export class RoutingOnlyMatcher implements RequestMatcher {
         }
         return { operationId: best.route.operationId, pathParameters: best.pathParameters, body };
     }
-}
-
-function matchSegments(route: Segment[], segments: string[]): Record<string, string> | undefined {
-    if (route.length !== segments.length) return undefined;
-    const parameters: Record<string, string> = {};
-    for (const [index, expected] of route.entries()) {
-        const actual = segments[index];
-        if ("literal" in expected) {
-            if (expected.literal !== actual) return undefined;
-            continue;
-        }
-        try {
-            parameters[expected.parameter] = decodeURIComponent(actual);
-        } catch {
-            return undefined;
-        }
-    }
-    return parameters;
 }

@@ -1,7 +1,10 @@
 /**
- * The HTTP front of the emulator. Every request goes through the same pipeline:
- *   log → read body → (latency) → swagger check → SAS check → fault decision → handler → respond (or drop).
+ * The HTTP front of the emulators (this IoT Hub's and the Device Provisioning Service's, ../dps-emulator). Every
+ * request goes through the same pipeline:
+ *   log → read body → (latency) → swagger check → authorization → fault decision → handler → respond (or drop).
  * Faults other than dropAfterCommit are decided before the handler runs, so a faulted request changes nothing.
+ * What differs per service comes in EmulatorServerParts: the matcher, how a request is authorized, the operations
+ * and how an error is worded (IoT Hub's `{"Message": "ErrorCode:..."}` unless told otherwise).
  */
 import * as http from "http";
 import { AddressInfo } from "net";
@@ -9,8 +12,7 @@ import { FaultInjector } from "./fault-injector";
 import { HubError, hubErrorBody } from "./hub-errors";
 import { OperationRequest, OperationResponse, OperationTable } from "./operations";
 import { RequestLogEntry, RequestStats } from "./request-stats";
-import { HubCredentials, checkSharedAccessSignature } from "./sas-auth";
-import { RequestMatcher, SpecViolation } from "./swagger-validator";
+import { MatchedRequest, RequestMatcher, SpecViolation } from "./swagger-validator";
 
 export interface Violation {
     method: string;
@@ -19,10 +21,11 @@ export interface Violation {
     message: string;
 }
 
-export interface HubServerParts {
+export interface EmulatorServerParts {
     /** The swagger validator, or routing alone when the emulator runs without the swagger. */
     validator: RequestMatcher;
-    credentials: HubCredentials;
+    /** Throws a HubError (401) unless the request carries valid credentials; runs once the route is known. */
+    authorize: (request: http.IncomingMessage, matched: MatchedRequest) => void;
     operations: OperationTable;
     faults: FaultInjector;
     stats: RequestStats;
@@ -31,16 +34,18 @@ export interface HubServerParts {
     latencyMs: () => number;
     /** Runs after every request that may have changed state: deployments reconcile, simulated agents report. */
     settle: () => void;
+    /** The body and headers of an error answer; default IoT Hub's (hub-errors.ts). */
+    errorResponse?: (error: HubError) => OperationResponse;
     /** Let the process exit while the server runs: the listening socket and every accepted connection are unref'd. */
     unref?: boolean;
 }
 
-export async function listenOnLoopback(parts: HubServerParts): Promise<{ server: http.Server; port: number }> {
+export async function listenOnLoopback(parts: EmulatorServerParts): Promise<{ server: http.Server; port: number }> {
     const server = http.createServer((request, response) => {
         serve(parts, request, response).catch((error: unknown) => {
             // Only reached if the client went away mid-request or a handler has a bug; answer if still possible.
             if (!response.headersSent && !response.destroyed) {
-                send(response, errorResponse(new HubError(500, "ServerError", String(error))));
+                send(response, errorOf(parts, new HubError(500, "ServerError", String(error))));
             }
         });
     });
@@ -55,7 +60,7 @@ export async function listenOnLoopback(parts: HubServerParts): Promise<{ server:
     return { server, port: (server.address() as AddressInfo).port };
 }
 
-async function serve(parts: HubServerParts, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+async function serve(parts: EmulatorServerParts, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
     const method = request.method ?? "GET";
     const entry = parts.stats.begin(method, url.pathname);
@@ -71,21 +76,21 @@ async function serve(parts: HubServerParts, request: http.IncomingMessage, respo
     } catch (error) {
         // Routing alone (no swagger) answers an unknown route or a body that is not JSON as the service would.
         if (error instanceof HubError) {
-            send(response, errorResponse(error));
+            send(response, errorOf(parts, error));
             return;
         }
         if (!(error instanceof SpecViolation)) throw error;
         recordViolation(parts, entry, error);
-        send(response, errorResponse(new HubError(400, "ArgumentInvalid", `Swagger violation: ${error.message}`)));
+        send(response, errorOf(parts, new HubError(400, "ArgumentInvalid", `Swagger violation: ${error.message}`)));
         return;
     }
     parts.stats.identify(entry, matched.operationId);
 
     try {
-        checkSharedAccessSignature(request.headers.authorization, parts.credentials);
+        parts.authorize(request, matched);
     } catch (error) {
         if (!(error instanceof HubError)) throw error;
-        send(response, errorResponse(error));
+        send(response, errorOf(parts, error));
         return;
     }
 
@@ -96,16 +101,16 @@ async function serve(parts: HubServerParts, request: http.IncomingMessage, respo
         return;
     }
     if (fault === "throttle") {
-        const throttled = errorResponse(new HubError(429, "ThrottlingException", "Too many requests"));
+        const throttled = errorOf(parts, new HubError(429, "ThrottlingException", "Too many requests"));
         send(response, { ...throttled, headers: { ...throttled.headers, "Retry-After": String(parts.faults.retryAfterSeconds) } });
         return;
     }
     if (fault === "unavailable") {
-        send(response, errorResponse(new HubError(503, "ServiceUnavailable", "Service temporarily unavailable")));
+        send(response, errorOf(parts, new HubError(503, "ServiceUnavailable", "Service temporarily unavailable")));
         return;
     }
 
-    const result = runHandler(parts, matched.operationId, {
+    const result = await runHandler(parts, matched.operationId, {
         pathParameters: matched.pathParameters,
         query: url.searchParams,
         headers: request.headers,
@@ -118,13 +123,13 @@ async function serve(parts: HubServerParts, request: http.IncomingMessage, respo
     send(response, result);
 }
 
-function runHandler(parts: HubServerParts, operationId: string, request: OperationRequest): OperationResponse {
+async function runHandler(parts: EmulatorServerParts, operationId: string, request: OperationRequest): Promise<OperationResponse> {
     const handler = parts.operations[operationId];
-    if (!handler) return errorResponse(new HubError(501, "FeatureNotSupported", `emulator does not implement ${operationId}`));
+    if (!handler) return errorOf(parts, new HubError(501, "FeatureNotSupported", `emulator does not implement ${operationId}`));
     try {
-        return handler.handle(request);
+        return await handler.handle(request);
     } catch (error) {
-        if (error instanceof HubError) return errorResponse(error);
+        if (error instanceof HubError) return errorOf(parts, error);
         throw error;
     } finally {
         // Runs on failure too: a bulk request can fail some devices after changing others.
@@ -132,12 +137,16 @@ function runHandler(parts: HubServerParts, operationId: string, request: Operati
     }
 }
 
-function recordViolation(parts: HubServerParts, entry: RequestLogEntry, violation: SpecViolation): void {
+function recordViolation(parts: EmulatorServerParts, entry: RequestLogEntry, violation: SpecViolation): void {
     entry.violation = violation.message;
     parts.violations.push({ method: entry.method, path: entry.path, operationId: violation.operationId, message: violation.message });
 }
 
-function errorResponse(error: HubError): OperationResponse {
+function errorOf(parts: EmulatorServerParts, error: HubError): OperationResponse {
+    return (parts.errorResponse ?? hubErrorResponse)(error);
+}
+
+function hubErrorResponse(error: HubError): OperationResponse {
     return { status: error.status, body: hubErrorBody(error.code, error.message), headers: { "IotHub-ErrorCode": error.code } };
 }
 

@@ -1,10 +1,12 @@
 /**
- * Checks requests against the IoT Hub service swagger (Swagger 2.0), read in place from the reference data
+ * Checks requests against a service swagger (Swagger 2.0) read in place from the reference data
  * (offline/reference-data.ts): path template, method, declared path/query/header parameters, content type and body
- * schema.
+ * schema. IoT Hub's by default; the DPS emulator (../dps-emulator) checks its service API against DPS's with its own
+ * api-versions and case-insensitive paths (SwaggerOptions).
  *
  * The spec is taken literally except where the real service is known to accept more, because the SDK relies on it:
- *  - api-version: the spec's 2020-09-30 and the 2021-04-12 the azure-iothub SDK sends on the same paths;
+ *  - api-version: IoT Hub's spec says 2020-09-30, and the azure-iothub SDK sends 2021-04-12 on the same paths
+ *    (each emulator says which versions it accepts);
  *  - `{"type": "object"}` with nothing else is AutoRest's "any value" (C# `object`): twin tags and desired
  *    properties hold strings and numbers although the spec says object;
  *  - string enums compare case-insensitively, as the service deserializes them (the SDK sends importMode
@@ -19,8 +21,17 @@ import { IOTHUB_SWAGGER, referencePath } from "../reference-data";
 
 export const SPEC_API_VERSION = "2020-09-30";
 export const SDK_API_VERSION = "2021-04-12";
-const ACCEPTED_API_VERSIONS = [SPEC_API_VERSION, SDK_API_VERSION];
-const SPEC_SCHEMA_KEY = "iothub-service-swagger";
+const SPEC_SCHEMA_KEY = "service-swagger";
+
+/** How a service departs from its swagger in what it accepts; the default is IoT Hub's. */
+export interface SwaggerOptions {
+    /** The api-version values accepted (the spec's and what the SDK sends). */
+    apiVersions: readonly string[];
+    /** Literal path segments match whatever their case (the service routes them so, and an SDK relies on it). */
+    caseInsensitivePaths?: boolean;
+}
+
+const IOTHUB_OPTIONS: SwaggerOptions = { apiVersions: [SPEC_API_VERSION, SDK_API_VERSION] };
 
 export function defaultSwaggerPath(): string {
     return referencePath(IOTHUB_SWAGGER);
@@ -87,32 +98,68 @@ export class SpecViolation extends Error {
 
 const validatorsByFile = new Map<string, SwaggerValidator>();
 
+/** Splits a path template or a request path into segments; `{name}` segments are parameters. */
+export function templateSegments(template: string): ({ literal: string } | { parameter: string })[] {
+    return template
+        .split("/")
+        .filter(Boolean)
+        .map((segment) => {
+            const parameter = /^\{(.+)\}$/.exec(segment);
+            return parameter ? { parameter: parameter[1] } : { literal: segment };
+        });
+}
+
+/** Path parameters of `segments` (a request path, split) under a template's segments, or undefined when it does not match. */
+export function matchTemplate(
+    template: ({ literal: string } | { parameter: string })[],
+    segments: string[],
+    caseInsensitive = false,
+): Record<string, string> | undefined {
+    if (template.length !== segments.length) return undefined;
+    const parameters: Record<string, string> = {};
+    for (const [index, expected] of template.entries()) {
+        const actual = segments[index];
+        if ("literal" in expected) {
+            const same = caseInsensitive ? expected.literal.toLowerCase() === actual.toLowerCase() : expected.literal === actual;
+            if (!same) return undefined;
+            continue;
+        }
+        try {
+            parameters[expected.parameter] = decodeURIComponent(actual);
+        } catch {
+            return undefined;
+        }
+    }
+    return parameters;
+}
+
 export class SwaggerValidator implements RequestMatcher {
     readonly validates = true;
     private readonly ajv = createAjv();
     private readonly routes: Route[];
     private readonly bodyValidators = new Map<string, ValidateFunction>();
 
-    /** One validator per spec file per process: compiling schemas is the expensive part and the spec does not change. */
-    static forFile(file: string = defaultSwaggerPath()): SwaggerValidator {
-        let validator = validatorsByFile.get(file);
+    /**
+     * One validator per spec file (and options) per process: compiling schemas is the expensive part and the spec
+     * does not change.
+     */
+    static forFile(file: string = defaultSwaggerPath(), options: SwaggerOptions = IOTHUB_OPTIONS): SwaggerValidator {
+        const key = JSON.stringify([file, options]);
+        let validator = validatorsByFile.get(key);
         if (!validator) {
-            validator = new SwaggerValidator(JSON.parse(readFileSync(file, "utf8")) as SwaggerDocument);
-            validatorsByFile.set(file, validator);
+            validator = new SwaggerValidator(JSON.parse(readFileSync(file, "utf8")) as SwaggerDocument, options);
+            validatorsByFile.set(key, validator);
         }
         return validator;
     }
 
-    private constructor(private readonly spec: SwaggerDocument) {
+    private constructor(
+        private readonly spec: SwaggerDocument,
+        private readonly options: SwaggerOptions,
+    ) {
         this.ajv.addSchema({ definitions: relaxSchema(spec.definitions, "map") }, SPEC_SCHEMA_KEY);
         this.routes = Object.entries(spec.paths).map(([template, operations]) => {
-            const segments = template
-                .split("/")
-                .filter(Boolean)
-                .map((segment) => {
-                    const parameter = /^\{(.+)\}$/.exec(segment);
-                    return parameter ? { parameter: parameter[1] } : { literal: segment };
-                });
+            const segments = templateSegments(template);
             return {
                 template,
                 segments,
@@ -137,7 +184,7 @@ export class SwaggerValidator implements RequestMatcher {
             if (parameter.in === "query") declaredQuery.add(parameter.name);
             if (parameter.in === "query" || parameter.in === "header") {
                 const raw = parameter.in === "query" ? request.query.get(parameter.name) : headerValue(request.headers, parameter.name);
-                const problem = checkSimpleParameter(parameter, raw ?? undefined);
+                const problem = checkSimpleParameter(parameter, raw ?? undefined, this.options.apiVersions);
                 if (problem) throw violation(problem);
             }
         }
@@ -150,7 +197,7 @@ export class SwaggerValidator implements RequestMatcher {
     private matchRoute(request: IncomingRequest): { route: Route; pathParameters: Record<string, string> } {
         const segments = request.pathname.split("/").filter(Boolean);
         const matching = this.routes
-            .map((route) => ({ route, pathParameters: matchSegments(route, segments) }))
+            .map((route) => ({ route, pathParameters: matchTemplate(route.segments, segments, this.options.caseInsensitivePaths) }))
             .filter((candidate): candidate is { route: Route; pathParameters: Record<string, string> } => !!candidate.pathParameters);
         if (matching.length === 0) throw new SpecViolation(`no operation in the spec matches path ${request.pathname}`);
         const withMethod = matching.filter((candidate) => candidate.route.operations.has(request.method));
@@ -212,34 +259,16 @@ export class SwaggerValidator implements RequestMatcher {
     }
 }
 
-function matchSegments(route: Route, segments: string[]): Record<string, string> | undefined {
-    if (route.segments.length !== segments.length) return undefined;
-    const parameters: Record<string, string> = {};
-    for (const [index, expected] of route.segments.entries()) {
-        const actual = segments[index];
-        if ("literal" in expected) {
-            if (expected.literal !== actual) return undefined;
-        } else {
-            try {
-                parameters[expected.parameter] = decodeURIComponent(actual);
-            } catch {
-                return undefined;
-            }
-        }
-    }
-    return parameters;
-}
-
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
     const value = headers[name.toLowerCase()];
     return Array.isArray(value) ? value.join(",") : value;
 }
 
-function checkSimpleParameter(parameter: SwaggerParameter, value: string | undefined): string | undefined {
+function checkSimpleParameter(parameter: SwaggerParameter, value: string | undefined, apiVersions: readonly string[]): string | undefined {
     const label = `${parameter.in} parameter '${parameter.name}'`;
     if (value === undefined) return parameter.required ? `missing required ${label}` : undefined;
-    if (parameter.name === "api-version" && !ACCEPTED_API_VERSIONS.includes(value)) {
-        return `${label} '${value}' is not one of ${ACCEPTED_API_VERSIONS.join(", ")}`;
+    if (parameter.name === "api-version" && !apiVersions.includes(value)) {
+        return `${label} '${value}' is not one of ${apiVersions.join(", ")}`;
     }
     if (parameter.type === "integer" && !/^-?\d+$/.test(value)) return `${label} '${value}' is not an integer`;
     if (parameter.type === "boolean" && !/^(true|false)$/i.test(value)) return `${label} '${value}' is not a boolean`;

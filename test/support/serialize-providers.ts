@@ -5,10 +5,12 @@ import * as pulumi from "@pulumi/pulumi";
 import Module = require("module");
 import { EdgeDeploymentProvider } from "../../components/iot/edgeDeploymentProvider";
 import { EdgeDeviceProvider } from "../../components/iot/edgeDeviceProvider";
+import { EnrollmentGroupProvider } from "../../components/dps/enrollmentGroupProvider";
 import { ModelVersionNumberProvider } from "../../components/ml/modelVersionNumberProvider";
 import { TokenPasswordProvider, TokenPasswordRevocationProvider } from "../../components/registry/tokenPasswordProvider";
 import { deploymentInputs, manifestFor, IMAGE_B } from "../../offline/sample-deployment";
 import { startIotHubEmulator } from "../../offline/iothub-emulator";
+import { GROUP_INPUTS, GROUP_OUTPUTS } from "./enrollment-group-fixtures";
 import { FAST_RETRY } from "./fast-retry";
 
 async function load(provider: object): Promise<{ size: number; handler: any }> {
@@ -49,6 +51,15 @@ async function main(): Promise<void> {
         ].map((d) => d.changes);
         const revocation = await load(new TokenPasswordRevocationProvider());
         const revocationCheck = await revocation.handler.check({}, { tokenId, keep: "password3", armToken: "t" });
+        // The DPS enrollment group's provider: check and diff (create and update would call DPS).
+        const groups = await load(new EnrollmentGroupProvider());
+        const [group, groupOlds] = [GROUP_INPUTS, GROUP_OUTPUTS];
+        const groupCheck = await groups.handler.check({}, { ...group, enrollmentGroupId: "plant." });
+        const groupDiffs = [
+            await groups.handler.diff("plant-edge", groupOlds, group),
+            await groups.handler.diff("plant-edge", groupOlds, { ...group, keyRotation: 1 }),
+            await groups.handler.diff("plant-edge", groupOlds, { ...group, enrollmentGroupId: "plant-edge-2" }),
+        ].map((d) => (d.replaces.length > 0 ? d.replaces : d.changes));
         console.log(
             JSON.stringify({
                 deviceCheck: check.failures,
@@ -56,7 +67,9 @@ async function main(): Promise<void> {
                 versions,
                 tokenDiffs,
                 revocationCheck: revocationCheck.failures,
-                sizes: [device.size, deployment.size, numbers.size, passwords.size, revocation.size],
+                groupCheck: groupCheck.failures,
+                groupDiffs,
+                sizes: [device.size, deployment.size, numbers.size, passwords.size, revocation.size, groups.size],
             }),
         );
     } finally {

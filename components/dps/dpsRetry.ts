@@ -1,0 +1,60 @@
+// What the Device Provisioning Service's failures mean to the retry. azure-iot-provisioning-service does not retry:
+// DPS throttles service operations (429 with Retry-After), answers 5xx when busy or failing over, and connections
+// drop. Its errors are azure-iot-http-base's: `response` (status, headers) and `responseBody`, DPS's
+// `{ errorCode, trackingId, message }` (the SDK's own message is "Error: " and that body, as it looks for IoT Hub's
+// `Message`).
+import { redactCredentials } from "../shared/redact";
+import { DEFAULT_RETRY_POLICY, parseRetryAfter, RetryPolicy, RetryRules, TRANSIENT_NETWORK_CODES, withRetry } from "../shared/retry";
+
+interface DpsError {
+    code?: string;
+    message?: string;
+    responseBody?: unknown;
+    response?: { statusCode?: number; headers?: Record<string, string | string[] | undefined> };
+}
+
+/** HTTP status of a DPS SDK error, or undefined for a network failure. */
+export function statusOf(error: unknown): number | undefined {
+    return (error as DpsError)?.response?.statusCode;
+}
+
+/**
+ * A short description of a DPS error: the status and the service's own message, never request headers (they carry
+ * the SAS token); `secrets` (keys the caller holds) are scrubbed too.
+ */
+export function describeDpsError(error: unknown, ...secrets: string[]): string {
+    const e = error as DpsError;
+    let message = e?.message ?? String(error);
+    if (typeof e?.responseBody === "string") {
+        try {
+            const body = JSON.parse(e.responseBody) as { message?: unknown; errorCode?: unknown };
+            if (typeof body.message === "string") message = body.errorCode ? `${body.message} (error ${body.errorCode})` : body.message;
+        } catch {
+            // Not JSON: the SDK's message stands.
+        }
+    }
+    const status = statusOf(error);
+    const clean = redactCredentials(message, ...secrets);
+    return status !== undefined ? `HTTP ${status}: ${clean}` : clean;
+}
+
+export const DPS_RETRY_RULES: RetryRules = {
+    service: "Device Provisioning Service",
+    isTransient(error) {
+        const status = statusOf(error);
+        if (status !== undefined) return status === 429 || status >= 500;
+        const e = error as DpsError;
+        return TRANSIENT_NETWORK_CODES.has(e?.code ?? "") || /socket hang up/i.test(e?.message ?? "");
+    },
+    retryAfterMs(error, now) {
+        const header = (error as DpsError)?.response?.headers?.["retry-after"];
+        return parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
+    },
+    describe: (error) => describeDpsError(error),
+    advice: "try again later, or check the provisioning service's health and its operations quota",
+};
+
+/** A service API call with DPS's retry rules. */
+export function withDpsRetry<T>(operation: string, attempt: () => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<T> {
+    return withRetry(operation, attempt, DPS_RETRY_RULES, policy);
+}
