@@ -2,7 +2,7 @@
 // each waits on, reads of existing Azure state, and the stack outputs; then what the offline engine made up, how to
 // see values it cut, and the commands that deploy the stack for real. Secrets are already redacted upstream.
 import { describeRolloutStages, EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE, type EdgeDeploymentInputs, modulesOf } from "../components/iot";
-import type { DeploymentManifest } from "../components/iot/manifest";
+import { type DeploymentContent, expandLayer, isLayered } from "../components/iot/manifest";
 import { type OfflinePlan, type PlannedResource, type StandIn, UNKNOWN_MARKER } from "../offline";
 
 const MAX_VALUE = 70;
@@ -131,14 +131,18 @@ function nextSteps(plan: OfflinePlan): string[] {
     ];
 }
 
-/** A deployment's manifest shown as its modules and routes; the whole manifest goes to deployment.json. */
+/**
+ * A deployment's manifest shown as its modules and routes (a layer's: what it adds to its base deployment); the
+ * whole manifest goes to deployment.json.
+ */
 function withManifestSummary(inputs: Record<string, unknown>): Record<string, unknown> {
-    const content = inputs.content as DeploymentManifest | undefined;
+    const content = inputs.content as DeploymentContent | undefined;
     if (!content?.modulesContent) return inputs;
     const modules = Object.fromEntries(Object.entries(modulesOf(content)).map(([name, m]) => [name, m.image]));
-    const routes = content.modulesContent.$edgeHub?.["properties.desired"]?.routes ?? {};
+    const routes = expandLayer(content)?.modulesContent.$edgeHub?.["properties.desired"]?.routes ?? {};
+    const layer = isLayered(content) ? { layer: `on top of the base deployment at priority ${printable(inputs.basePriority ?? 0)}` } : {};
     const { content: _manifest, ...rest } = inputs;
-    return { ...rest, manifest: { modules: modules, routes } };
+    return { ...rest, manifest: { ...layer, modules: modules, routes } };
 }
 
 /** [dotted.path, printable value] for every leaf of an input tree; `fit` shortens each value's text. */

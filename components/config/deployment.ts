@@ -1,7 +1,14 @@
 // The IoT Edge deployment part of the stack configuration. Read by the config loader like every other key;
 // the manifest those keys describe is built and validated here with placeholder credentials and image, so a bad
 // route, module name, env name or createOptions fails at preview, naming the key, before anything is sent.
-import { type CanarySettings, DEPLOYMENT_MODES, type DeploymentMode } from "../iot/edgeDeploymentProvider";
+import {
+    type CanarySettings,
+    DEPLOYMENT_LAYERS,
+    DEPLOYMENT_MODES,
+    type DeploymentLayer,
+    type DeploymentMode,
+    HUB_DEPLOYMENT_LIMITS,
+} from "../iot/edgeDeploymentProvider";
 import {
     ManifestInput,
     ManifestProblem,
@@ -28,6 +35,12 @@ export interface DeploymentConfig {
     rollbackOnFailure: boolean;
     /** Fleet mode: the canary stage, when canaryCondition is set. */
     canary?: CanarySettings;
+    /** Fleet mode: a complete deployment (base) or a layer on top of a base deployment (manifest.layered then). */
+    layer: DeploymentLayer;
+    /** Layered: the priority of the base deployment the layer lands on; deploymentPriority must be above it. */
+    basePriority: number;
+    /** IoT Edge deployments the hub's tier allows (layered ones included): a rollout past it is refused. */
+    hubDeploymentLimit: number;
 }
 
 /** The reading functions of the config loader that this section uses. */
@@ -95,8 +108,15 @@ export function readDeploymentConfig(read: DeploymentConfigReader, stack: string
         },
         concurrency: read.integer("deploymentConcurrency", 1, 64),
         rollbackOnFailure: read.boolean("rollbackOnFailure"),
+        layer: "base",
+        basePriority: read.integer("basePriority", 0, MAX_PRIORITY),
+        // The tier of a hub this stack creates; an existing hub's is Azure's to know, and a paid one's limit is assumed.
+        hubDeploymentLimit:
+            !read.string("existingIotHub") && read.string("iotHubSku") === "F1" ? HUB_DEPLOYMENT_LIMITS.free : HUB_DEPLOYMENT_LIMITS.paid,
     };
     config.canary = readCanary(read, config.mode, config.priority);
+    config.layer = readLayer(read, config);
+    config.manifest.layered = config.layer === "layered";
     for (const problem of validateManifest(withPlaceholders(config))) {
         if (problem.field === "telemetry") {
             // Telemetry into the module comes from two keys: name both, so the fix is in the message.
@@ -209,6 +229,41 @@ function readCanary(read: DeploymentConfigReader, mode: DeploymentMode, fleetPri
         );
     }
     return { condition, priority: explicit ? priority : fleetPriority + 1, timeoutSeconds, minSuccessCount };
+}
+
+/**
+ * deploymentLayer (fleet mode only): layered puts the scoring module and its routes on top of a base deployment at
+ * basePriority, which deploymentPriority (and so the canary's) must exceed: IoT Hub ignores a layer at or below the
+ * base it lands on. A layer defines none of edgeHub's runtime settings, so storeAndForwardTtlSeconds is the base's.
+ */
+function readLayer(read: DeploymentConfigReader, config: DeploymentConfig): DeploymentLayer {
+    const layer = read.oneOf("deploymentLayer", DEPLOYMENT_LAYERS);
+    const chosen = (key: string) => read.chosen(key) !== undefined;
+    if (layer === "layered" && config.mode !== "fleet") {
+        const fix = `set it to fleet, or ${configKey("deploymentLayer")} to base`;
+        read.problem(
+            "deploymentLayer",
+            layer,
+            `a layered deployment needs fleet mode, but ${configKey("deploymentMode")} is "${config.mode}": ${fix}`,
+        );
+        return "base";
+    }
+    if (layer === "base") {
+        if (chosen("basePriority")) {
+            const rule = `is the priority of the base deployment a layer lands on, but ${configKey("deploymentLayer")} is "base": set it to layered, or remove ${configKey("basePriority")}`;
+            read.problem("basePriority", String(config.basePriority), rule);
+        }
+        return layer;
+    }
+    if (!(config.priority > config.basePriority)) {
+        const rule = `must be above ${configKey("basePriority")} (${config.basePriority}), the priority of the base deployment the layer lands on: IoT Hub ignores a layer at or below its base`;
+        read.problem("deploymentPriority", String(config.priority), rule);
+    }
+    if (chosen("storeAndForwardTtlSeconds")) {
+        const rule = `sets edgeHub's storeAndForwardConfiguration, a runtime setting of the base deployment: a layer (${configKey("deploymentLayer")} layered) defines none, so set it in the base deployment, or remove ${configKey("storeAndForwardTtlSeconds")}`;
+        read.problem("storeAndForwardTtlSeconds", read.chosen("storeAndForwardTtlSeconds")!, rule);
+    }
+    return layer;
 }
 
 /** The manifest input with stand-ins for what only resources know, for validation at preview. */

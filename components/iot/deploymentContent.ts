@@ -2,14 +2,15 @@
 // into the manifest only when it is sent, so the content itself stays reviewable in plans and diffs.
 import { SECRET_MARKER } from "../shared/redact";
 import { createHash } from "crypto";
-import { joinCreateOptions } from "./manifest";
-import type { DeploymentManifest } from "./manifest";
+// Single files of ./manifest, not its face: the serialized provider carries only what it uses.
+import { joinCreateOptions } from "./manifest/createOptions";
+import { expandLayer, isLayered, registryCredentialsOf } from "./manifest/layer";
+import type { DeploymentContent, DeploymentManifest } from "./manifest/types";
 
-/** The manifest with every registry password placeholder replaced by the real password. */
-export function withRegistryPassword(content: DeploymentManifest, password: string): DeploymentManifest {
-    const copy = JSON.parse(JSON.stringify(content)) as DeploymentManifest;
-    const credentials = copy.modulesContent.$edgeAgent["properties.desired"].runtime.settings.registryCredentials ?? {};
-    for (const credential of Object.values(credentials)) {
+/** The manifest (or layer) with every registry password placeholder replaced by the real password. */
+export function withRegistryPassword<T extends DeploymentContent>(content: T, password: string): T {
+    const copy = JSON.parse(JSON.stringify(content)) as T;
+    for (const credential of registryCredentialsOf(copy)) {
         if (credential.password !== SECRET_MARKER) throw new Error("deployment content must carry the registry password as a placeholder");
         credential.password = password;
     }
@@ -20,7 +21,7 @@ export function withRegistryPassword(content: DeploymentManifest, password: stri
  * Identifies what a rollout delivers: the content and the password (hashed, never stored) since a rotated
  * password must reach the devices too. Fleet configurations take their id from it.
  */
-export function contentHash(content: DeploymentManifest, registryPassword: string): string {
+export function contentHash(content: DeploymentContent, registryPassword: string): string {
     const passwordHash = createHash("sha256").update(registryPassword).digest("hex");
     return createHash("sha256").update(JSON.stringify(content)).update(passwordHash).digest("hex");
 }
@@ -33,9 +34,9 @@ interface ModuleView {
     createOptions?: string;
 }
 
-/** Modules of a manifest (system and user), keyed by name, with createOptions chunks joined. */
-export function modulesOf(content: DeploymentManifest | undefined): Record<string, ModuleView> {
-    const desired = content?.modulesContent?.$edgeAgent?.["properties.desired"];
+/** Modules of a manifest (system and user) or a layer, keyed by name, with createOptions chunks joined. */
+export function modulesOf(content: DeploymentContent | undefined): Record<string, ModuleView> {
+    const desired = expandLayer(content)?.modulesContent?.$edgeAgent?.["properties.desired"];
     const result: Record<string, ModuleView> = {};
     for (const [name, module] of Object.entries({ ...(desired?.systemModules ?? {}), ...(desired?.modules ?? {}) })) {
         const settings = (module as { settings?: Record<string, unknown> }).settings ?? {};
@@ -50,8 +51,9 @@ export function modulesOf(content: DeploymentManifest | undefined): Record<strin
     return result;
 }
 
-function routesOf(content: DeploymentManifest | undefined): Record<string, string> {
-    const routes = content?.modulesContent?.$edgeHub?.["properties.desired"]?.routes ?? {};
+/** Routes of a manifest or a layer, each as its text (a route object as JSON). */
+export function routesOf(content: DeploymentContent | undefined): Record<string, string> {
+    const routes = expandLayer(content)?.modulesContent?.$edgeHub?.["properties.desired"]?.routes ?? {};
     return Object.fromEntries(Object.entries(routes).map(([name, spec]) => [name, typeof spec === "string" ? spec : JSON.stringify(spec)]));
 }
 
@@ -59,9 +61,21 @@ function routesOf(content: DeploymentManifest | undefined): Record<string, strin
  * What a new manifest changes, in module terms: one line per module added, removed, or changed (image, status,
  * restart policy, env, createOptions), per route, and for the other desired properties. Empty when identical.
  */
-export function describeContentChanges(before: DeploymentManifest | undefined, after: DeploymentManifest | undefined): string[] {
+export function describeContentChanges(before: DeploymentContent | undefined, after: DeploymentContent | undefined): string[] {
     const changes: string[] = [];
     const [oldModules, newModules] = [modulesOf(before), modulesOf(after)];
+    // A complete manifest becoming a layer (or back): the runtime passes to the base deployment, not off the devices.
+    const flip = before && after && isLayered(before) !== isLayered(after);
+    if (flip) {
+        const complete = expandLayer(isLayered(after) ? before : after)?.modulesContent.$edgeAgent["properties.desired"];
+        for (const system of Object.keys(complete?.systemModules ?? {})) {
+            delete oldModules[system];
+            delete newModules[system];
+        }
+        changes.push(
+            `runtime (system modules, edgeHub settings): ${isLayered(after) ? "left to the base deployment" : "deployed by this stack"}`,
+        );
+    }
     for (const name of union(Object.keys(oldModules), Object.keys(newModules))) {
         const [was, now] = [oldModules[name], newModules[name]];
         if (!was) changes.push(`module ${name}: added (image ${now.image})`);
@@ -80,8 +94,8 @@ export function describeContentChanges(before: DeploymentManifest | undefined, a
     for (const name of union(Object.keys(oldRoutes), Object.keys(newRoutes))) {
         if (oldRoutes[name] !== newRoutes[name]) changes.push(`route ${name}: ${show(oldRoutes[name])} -> ${show(newRoutes[name])}`);
     }
-    const rest = (content: DeploymentManifest | undefined) => JSON.stringify(withoutModulesAndRoutes(content));
-    if (rest(before) !== rest(after))
+    const rest = (content: DeploymentContent | undefined) => JSON.stringify(withoutModulesAndRoutes(expandLayer(content)));
+    if (!flip && rest(before) !== rest(after))
         changes.push("other desired properties (runtime, registry credentials, store and forward, module twins)");
     return changes;
 }
@@ -109,6 +123,6 @@ function show(value: unknown): string {
 }
 
 /** The image a manifest (or a hub configuration's content) runs in `moduleName`, if it has that module. */
-export function moduleImage(content: DeploymentManifest | undefined, moduleName: string): string | undefined {
+export function moduleImage(content: DeploymentContent | undefined, moduleName: string): string | undefined {
     return modulesOf(content)[moduleName]?.image;
 }

@@ -2,9 +2,10 @@
 // (the offline plan and diff). Values not known yet (a preview) are said to be so. Part of the serialized provider
 // (single-file imports only).
 import { containsUnknown } from "../shared/unknown";
-import { describeContentChanges } from "./deploymentContent";
-import { type CanarySettings, type EdgeDeploymentInputs, canaryOf } from "./edgeDeploymentTypes";
+import { describeContentChanges, modulesOf, routesOf } from "./deploymentContent";
+import { type CanarySettings, type EdgeDeploymentInputs, canaryOf, isLayer } from "./edgeDeploymentTypes";
 import { configurationBase } from "./hubConfigurations";
+import { registryCredentialsOf } from "./manifest/layer";
 import type { VerifySettings } from "./rollout";
 
 /** Everything a rollout would change, in words: manifest changes in module terms plus the targeting fields. */
@@ -22,6 +23,10 @@ export function describeDeploymentChanges(olds: Partial<EdgeDeploymentInputs> | 
         field("priority", olds?.priority, news.priority);
         field("labels", olds?.labels, news.labels);
         field("metrics", olds?.metrics, news.metrics);
+        if (isLayer(olds) || isLayer(news)) {
+            field("layer", olds && (olds.deploymentLayer ?? "base"), news.deploymentLayer ?? "base");
+            if (isLayer(news)) field("base priority", olds?.basePriority, news.basePriority);
+        }
         if (containsUnknown(news.canary)) changes.push("canary: known after apply");
         else {
             const [was, now] = [describeCanary(canaryOf(olds)), describeCanary(canaryOf(news))];
@@ -67,27 +72,50 @@ export function describeRolloutStages(inputs: EdgeDeploymentInputs): string[] {
         return lines;
     }
     const base = containsUnknown(inputs.name) ? "(known after apply)" : configurationBase(inputs.name);
+    const layered = isLayer(inputs);
+    const kind = layered ? "layer" : "deployment";
     const lines: string[] = [];
     const canary = inputs.canary && (containsUnknown(inputs.canary) || inputs.canary.condition) ? inputs.canary : undefined;
     if (canary) {
         lines.push(
-            `stage 1: canary deployment ${base}-<content hash>-canary, target ${show(canary.condition)}, priority ${show(canary.priority)}, ` +
+            `stage 1: canary ${kind} ${base}-<content hash>-canary, target ${show(canary.condition)}, priority ${show(canary.priority)}, ` +
                 `must verify ${show(canary.minSuccessCount)} device(s) within ${show(canary.timeoutSeconds)}s`,
         );
     }
     const fleetCheck = verified
         ? `must verify every targeted device within ${show(verify.timeoutSeconds)}s`
         : "not verified (verifyRollout false)";
+    const above = layered ? ` (above the base deployment's ${show(inputs.basePriority ?? 0)})` : "";
     lines.push(
-        `stage ${canary ? 2 : 1}: fleet deployment ${base}-<content hash>, target ${show(inputs.targetCondition)}, priority ${show(inputs.priority)}, ${fleetCheck}`,
+        `stage ${canary ? 2 : 1}: fleet ${kind} ${base}-<content hash>, target ${show(inputs.targetCondition)}, priority ${show(inputs.priority)}${above}, ${fleetCheck}`,
     );
-    lines.push("then: the previous deployment is deleted");
+    if (layered) lines.push(`adds to the base deployment: ${layerAdds(inputs)}`);
+    lines.push(`then: the previous ${kind} is deleted`);
     if (canary || verified) {
+        const back = layered ? "previous layer, or to their base deployment alone" : "previous one by priority";
         lines.push(
             rollback
-                ? "on failure: the new deployment(s) are removed, the devices return to the previous one by priority, then the up fails"
-                : "on failure: the new deployment(s) stay (rollbackOnFailure false)",
+                ? `on failure: the new ${kind}(s) are removed, the devices return to the ${back}, then the up fails`
+                : `on failure: the new ${kind}(s) stay (rollbackOnFailure false)`,
         );
     }
     return lines;
+}
+
+/** What a layer puts on top of its base: modules (with their images), routes, registry credentials, module twins. */
+function layerAdds(inputs: EdgeDeploymentInputs): string {
+    const content = inputs.content;
+    if (containsUnknown(content)) return "(known after apply)";
+    const modules = Object.entries(modulesOf(content)).map(([name, m]) => `${name} (${m.image})`);
+    const twins = Object.keys(content.modulesContent).filter((twin) => !twin.startsWith("$"));
+    return [
+        `module(s) ${modules.join(", ")}`,
+        `route(s) ${Object.keys(routesOf(content)).join(", ") || "none"}`,
+        `registry credentials for ${
+            registryCredentialsOf(content)
+                .map((c) => c.address)
+                .join(", ") || "none"
+        }`,
+        ...(twins.length > 0 ? [`desired properties of ${twins.join(", ")}`] : []),
+    ].join("; ");
 }

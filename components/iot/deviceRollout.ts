@@ -8,7 +8,7 @@ import { contentHash, moduleImage, withRegistryPassword } from "./deploymentCont
 import type { EdgeDeploymentInputs, EdgeDeploymentOutputs, HubSession } from "./edgeDeploymentTypes";
 import { hostNameOf } from "./hubClient";
 import { describeHubError, withHubRetry } from "./hubRetry";
-import type { DeploymentManifest } from "./manifest";
+import type { DeploymentContent } from "./manifest";
 import { DeviceWatch, describeDeviceWatch, listed, watchDevices } from "./rollout";
 
 /** Applies the inputs' manifest to their devices and verifies it; on failure rolls back to `previous` and throws. */
@@ -103,7 +103,7 @@ async function rollBackDevices(
 async function applyToDevices(
     session: HubSession,
     deviceIds: string[],
-    content: DeploymentManifest,
+    content: DeploymentContent,
     concurrency: number,
 ): Promise<Record<string, number>> {
     const { registry, retry } = session;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DeploymentConfig } from "../config";
 import { componentType, SECRET_MARKER } from "../shared";
-import { DeploymentManifest, assertValidManifest, buildManifest } from "./manifest";
+import { type DeploymentContent, assertValidManifest, buildManifest, layerOf } from "./manifest";
 import { EdgeDeploymentResource } from "./edgeDeploymentResource";
 
 export interface EdgeDeploymentArgs {
@@ -27,11 +27,12 @@ export interface EdgeDeploymentArgs {
 /**
  * The IoT Edge deployment of the scoring image: the manifest ($edgeAgent 1.1, $edgeHub 1.2, scoring module,
  * optional simulated sensor, routes) built from the other components' outputs, then applied per device or as an
- * at-scale deployment, optionally waiting for the devices to report it running.
+ * at-scale deployment (complete, or its layer on top of a base deployment), optionally waiting for the devices to
+ * report it running.
  */
 export class EdgeDeployment extends pulumi.ComponentResource {
-    /** The manifest as applied, registry password replaced by a redaction marker: safe to show and review. */
-    public readonly manifest: pulumi.Output<DeploymentManifest>;
+    /** The manifest (or layer) as applied, registry password replaced by a redaction marker: safe to show and review. */
+    public readonly manifest: pulumi.Output<DeploymentContent>;
     public readonly configurationId: pulumi.Output<string>;
     public readonly contentHash: pulumi.Output<string>;
 
@@ -48,7 +49,8 @@ export class EdgeDeployment extends pulumi.ComponentResource {
                     scoring: { ...settings.manifest.scoring, image },
                 };
                 assertValidManifest(input);
-                return buildManifest(input);
+                const manifest = buildManifest(input);
+                return input.layered ? layerOf(manifest) : manifest;
             });
         const rollout = new EdgeDeploymentResource(
             `${name}-rollout`,
@@ -69,6 +71,9 @@ export class EdgeDeployment extends pulumi.ComponentResource {
                 concurrency: settings.concurrency,
                 rollbackOnFailure: settings.rollbackOnFailure,
                 canary: settings.canary,
+                deploymentLayer: settings.layer,
+                basePriority: settings.basePriority,
+                hubDeploymentLimit: settings.hubDeploymentLimit,
             },
             { parent: this },
         );

@@ -1,7 +1,8 @@
 // Dynamic provider for IoT Edge deployments: check, diff and read, and create, update and delete dispatched to a mode:
 //   device: the manifest applied to each listed device, bounded concurrency (deviceRollout.ts);
 //   fleet:  an at-scale IoT Hub configuration whose id carries the content hash, optionally after a canary ring at a
-//           higher priority (fleetRollout.ts), over the hub's configurations and their ids (hubConfigurations.ts).
+//           higher priority (fleetRollout.ts), over the hub's configurations and their ids (hubConfigurations.ts);
+//           a complete deployment, or (deploymentLayer layered) a layer on top of a base deployment (manifest/layer.ts).
 // Both verify the rollout and, when verification fails (and rollbackOnFailure is on), undo it before the error is
 // thrown. The inputs and outputs are edgeDeploymentTypes.ts; a rollout in words, deploymentDescription.ts.
 import type * as pulumi from "@pulumi/pulumi";
@@ -11,16 +12,18 @@ import { containsUnknown } from "../shared/unknown";
 import { contentHash } from "./deploymentContent";
 import { describeDeploymentChanges } from "./deploymentDescription";
 import { rollOutDevices } from "./deviceRollout";
-import type { EdgeDeploymentInputs, EdgeDeploymentOutputs, HubSession } from "./edgeDeploymentTypes";
+import { DEPLOYMENT_LAYERS, type EdgeDeploymentInputs, type EdgeDeploymentOutputs, type HubSession, isLayer } from "./edgeDeploymentTypes";
 import { rollOutFleet, updateCanary } from "./fleetRollout";
 import { RegistryFactory, connectWithSdk, hostNameOf } from "./hubClient";
 import { type HubConfiguration, removeConfiguration, retarget, withoutRolloutLabel } from "./hubConfigurations";
 import { describeHubError, statusOf, withHubRetry } from "./hubRetry";
+import { baseOnlyProblems, isLayered } from "./manifest/layer";
+import { formatProblem } from "./manifest/problems";
 import { verifyConfiguration } from "./rollout";
 
 // What the provider's module exported before the split, for the modules and tests that import it from here.
-export { DEPLOYMENT_MODES } from "./edgeDeploymentTypes";
-export type { CanarySettings, DeploymentMode, EdgeDeploymentInputs, EdgeDeploymentOutputs } from "./edgeDeploymentTypes";
+export { DEPLOYMENT_LAYERS, DEPLOYMENT_MODES, HUB_DEPLOYMENT_LIMITS } from "./edgeDeploymentTypes";
+export type { CanarySettings, DeploymentLayer, DeploymentMode, EdgeDeploymentInputs, EdgeDeploymentOutputs } from "./edgeDeploymentTypes";
 export { ROLLOUT_LABEL, canaryConfigurationId, fleetConfigurationId } from "./hubConfigurations";
 export { describeDeploymentChanges, describeRolloutStages } from "./deploymentDescription";
 
@@ -50,7 +53,7 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
         if (known(news.rollbackOnFailure) && news.rollbackOnFailure !== undefined && typeof news.rollbackOnFailure !== "boolean") {
             failures.push({ property: "rollbackOnFailure", reason: "must be true or false" });
         }
-        failures.push(...checkCanary(news));
+        failures.push(...checkCanary(news), ...checkLayer(news));
         return { inputs: news, failures };
     }
 
@@ -113,7 +116,9 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
             if (statusOf(error) === 404) return { outs: await rollOutFleet(this.session(news.serviceConnectionString), news) };
             throw error;
         }
-        if (news.verify.enabled) await verifyConfiguration(session.registry, id, news.verify, this.retry, this.clock);
+        if (news.verify.enabled) {
+            await verifyConfiguration(session.registry, id, { ...news.verify, layered: isLayer(news) }, this.retry, this.clock);
+        }
         return { outs: { ...olds, ...news, hostName: olds.hostName, configurationId: id, canaryConfigurationId: canaryId } };
     }
 
@@ -160,6 +165,27 @@ export class EdgeDeploymentProvider implements pulumi.dynamic.ResourceProvider {
     private session(serviceConnectionString: string): HubSession {
         return { registry: this.connect(serviceConnectionString), retry: this.retry, clock: this.clock };
     }
+}
+
+/** A layer: fleet mode, above its base, its content a layer with nothing of the base's (IoT Hub would apply it, or ignore it). */
+function checkLayer(news: EdgeDeploymentInputs): pulumi.dynamic.CheckFailure[] {
+    const known = (value: unknown) => !containsUnknown(value);
+    const layer = news.deploymentLayer ?? "base";
+    if (!known(layer)) return [];
+    if (!DEPLOYMENT_LAYERS.includes(layer)) return [{ property: "deploymentLayer", reason: `"${layer}" must be base or layered` }];
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if (layer === "layered" && news.mode === "device")
+        failures.push({ property: "deploymentLayer", reason: "a layered deployment needs fleet mode, but mode is device" });
+    if (isLayer(news) && known(news.priority) && known(news.basePriority) && !(news.priority > (news.basePriority ?? 0))) {
+        const reason = `${news.priority} must be above the base deployment's priority (basePriority ${news.basePriority ?? 0}), or IoT Hub ignores the layer`;
+        failures.push({ property: "priority", reason });
+    }
+    if (known(news.content)) {
+        const problems = isLayer(news) ? baseOnlyProblems(news.content).map(formatProblem) : [];
+        if (layer === "base" && isLayered(news.content)) problems.push("is a layer, but deploymentLayer is base");
+        failures.push(...problems.map((reason) => ({ property: "content", reason })));
+    }
+    return failures;
 }
 
 function checkCanary(news: EdgeDeploymentInputs): pulumi.dynamic.CheckFailure[] {

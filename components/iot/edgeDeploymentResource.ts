@@ -3,7 +3,9 @@ import { EdgeDeploymentInputs, EdgeDeploymentProvider } from "./edgeDeploymentPr
 import type { ResourceInputs } from "../shared/project";
 
 /** The provider's inputs, each of which may still be an output of another resource. */
-export type EdgeDeploymentResourceArgs = ResourceInputs<EdgeDeploymentInputs>;
+export type EdgeDeploymentResourceArgs = Omit<ResourceInputs<EdgeDeploymentInputs>, "content"> & {
+    content: pulumi.Input<EdgeDeploymentInputs["content"]>;
+};
 
 // One provider instance per program run, so Pulumi serializes its code once.
 const provider = new EdgeDeploymentProvider();

@@ -3,12 +3,19 @@
 // cycle; part of the serialized provider (single-file imports only).
 import type { Registry } from "azure-iothub";
 import type { Clock, RetryPolicy } from "../shared/retry";
-import type { DeploymentManifest } from "./manifest";
+import type { DeploymentContent } from "./manifest";
 import type { VerifySettings } from "./rollout";
 
 /** device: the manifest applied to each listed device; fleet: an at-scale configuration with a target condition. */
 export const DEPLOYMENT_MODES = ["device", "fleet"] as const;
 export type DeploymentMode = (typeof DEPLOYMENT_MODES)[number];
+
+/** Fleet mode: base, a complete deployment; layered, modules and routes on top of a base deployment (manifest/layer.ts). */
+export const DEPLOYMENT_LAYERS = ["base", "layered"] as const;
+export type DeploymentLayer = (typeof DEPLOYMENT_LAYERS)[number];
+
+/** IoT Edge deployments (layered ones included) a hub holds: 10 on the free tier, 100 on the paid ones (IoT Hub quotas). */
+export const HUB_DEPLOYMENT_LIMITS = { free: 10, paid: 100 } as const;
 
 /** Fleet mode: a ring of devices that gets new content first, verified before the fleet's configuration moves. */
 export interface CanarySettings {
@@ -29,8 +36,8 @@ export interface EdgeDeploymentInputs {
     mode: DeploymentMode;
     /** Base of the fleet configuration id. */
     name: string;
-    /** The manifest with the registry password as a placeholder: reviewable, diffable. */
-    content: DeploymentManifest;
+    /** The manifest (a layer when layered) with the registry password as a placeholder: reviewable, diffable. */
+    content: DeploymentContent;
     /** Device mode: the devices to apply to. */
     deviceIds: string[];
     /** Fleet mode. */
@@ -49,6 +56,12 @@ export interface EdgeDeploymentInputs {
     rollbackOnFailure: boolean;
     /** Fleet mode: the canary stage; absent, or an empty condition, for none. */
     canary?: CanarySettings;
+    /** Fleet mode: a complete deployment (base; absent in state written before the key existed) or a layer. */
+    deploymentLayer?: DeploymentLayer;
+    /** Layered: the priority of the base deployment the layer lands on; the layer's (and the ring's) must be above it. */
+    basePriority?: number;
+    /** Fleet mode: how many deployments the hub's tier allows; a rollout that would exceed it is refused before it creates any. */
+    hubDeploymentLimit?: number;
 }
 
 export interface EdgeDeploymentOutputs extends EdgeDeploymentInputs {
@@ -67,6 +80,11 @@ export interface HubSession {
     registry: Registry;
     retry: RetryPolicy;
     clock: Clock;
+}
+
+/** A layered deployment (fleet mode). */
+export function isLayer(inputs: Partial<EdgeDeploymentInputs> | undefined): boolean {
+    return inputs?.mode === "fleet" && inputs.deploymentLayer === "layered";
 }
 
 /** The canary stage, if the inputs ask for one (fleet mode, a condition). */

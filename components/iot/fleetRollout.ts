@@ -4,15 +4,20 @@
 // a ring first (a configuration at a higher priority) and verifies it there. When verification fails (and
 // rollbackOnFailure is on) the new configurations are removed (the engine deletes the old one only after a create
 // succeeds, so it is still there), the devices return to it by priority, and its devices must report it again,
-// before the error is thrown. Part of the serialized provider (single-file imports only).
+// before the error is thrown. A layered deployment (manifest/layer.ts) rolls out the same way: its content cannot
+// change in IoT Hub either, so new content is a new layer, verified, then the old one removed; a failed layer is
+// removed and its devices return to the previous layer, or to their base deployment alone. Part of the serialized
+// provider (single-file imports only).
 import { RolloutError } from "../shared/errors";
 import { contentHash, moduleImage, withRegistryPassword } from "./deploymentContent";
 import {
     type CanarySettings,
     type EdgeDeploymentInputs,
     type EdgeDeploymentOutputs,
+    HUB_DEPLOYMENT_LIMITS,
     type HubSession,
     canaryOf,
+    isLayer,
 } from "./edgeDeploymentTypes";
 import { hostNameOf } from "./hubClient";
 import {
@@ -28,7 +33,7 @@ import {
     retarget,
 } from "./hubConfigurations";
 import { describeHubError, statusOf } from "./hubRetry";
-import type { DeploymentManifest } from "./manifest";
+import type { DeploymentContent } from "./manifest";
 import { ConfigurationVerify, describeConfigurationWatch, listed, unconfirmedDevices, watchConfiguration } from "./rollout";
 
 /** Stage 1 (optional): the canary ring; stage 2: the fleet. Each verified stage clears its label. */
@@ -38,7 +43,12 @@ export async function rollOutFleet(session: HubSession, inputs: EdgeDeploymentIn
     const configurationId = fleetConfigurationId(inputs.name, hash);
     const canary = canaryOf(inputs);
     const canaryId = canary ? canaryConfigurationId(inputs.name, hash) : "";
-    await removeLeftovers(session, inputs.name, [configurationId, canaryId]);
+    const held = await removeLeftovers(session, inputs.name, [configurationId, canaryId]);
+    refuseOverLimit(
+        inputs,
+        held,
+        [canaryId, configurationId].filter((id) => id && !held.includes(id)),
+    );
     const created: string[] = [];
     const labelled: string[] = [];
     if (canary) {
@@ -147,19 +157,21 @@ async function rollBackFleet(
     }
     const previous = await ownConfigurations(session, inputs.name, created);
     if (previous.length === 0) {
-        throw new RolloutError(
-            `${failure}; removed ${created.join(", ")}. No earlier deployment of this stack targets the devices, so they keep the new manifest until a fixed one is deployed.`,
-        );
+        const after = isLayer(inputs)
+            ? "No earlier layer of this stack targets the devices: they return to their base deployment alone"
+            : "No earlier deployment of this stack targets the devices, so they keep the new manifest until a fixed one is deployed";
+        throw new RolloutError(`${failure}; removed ${created.join(", ")}. ${after}.`);
     }
     const results = [];
     for (const configuration of previous) {
-        const image = moduleImage(configuration.content as DeploymentManifest, inputs.verify.moduleName);
+        const image = moduleImage(configuration.content as DeploymentContent, inputs.verify.moduleName);
         const settings = {
             timeoutSeconds: inputs.verify.timeoutSeconds,
             pollSeconds: inputs.verify.pollSeconds,
             moduleName: inputs.verify.moduleName,
             image,
             optional: silent,
+            layered: isLayer(inputs),
         };
         results.push({
             configuration,
@@ -196,11 +208,28 @@ function targetingOf(inputs: EdgeDeploymentInputs): Targeting {
 }
 
 function canaryVerify(inputs: EdgeDeploymentInputs, canary: CanarySettings): ConfigurationVerify {
-    const { pollSeconds, moduleName, image } = inputs.verify;
-    return { timeoutSeconds: canary.timeoutSeconds, pollSeconds, moduleName, image, minSuccessCount: canary.minSuccessCount };
+    const { timeoutSeconds: _fleet, ...verify } = fleetVerify(inputs);
+    return { ...verify, timeoutSeconds: canary.timeoutSeconds, minSuccessCount: canary.minSuccessCount };
 }
 
 function fleetVerify(inputs: EdgeDeploymentInputs): ConfigurationVerify {
     const { timeoutSeconds, pollSeconds, moduleName, image } = inputs.verify;
-    return { timeoutSeconds, pollSeconds, moduleName, image };
+    return { timeoutSeconds, pollSeconds, moduleName, image, layered: isLayer(inputs) };
+}
+
+/**
+ * Refuses, before anything is created, a rollout that would take the hub past the deployments its tier allows
+ * (layered ones count too): what it holds (the base, other stacks', this one's previous deployment and ring, which
+ * stay until the new ones are verified) plus what this rollout adds.
+ */
+function refuseOverLimit(inputs: EdgeDeploymentInputs, held: string[], adding: string[]): void {
+    const limit = inputs.hubDeploymentLimit;
+    if (limit === undefined || held.length + adding.length <= limit) return;
+    const hub = hostNameOf(inputs.serviceConnectionString).split(".")[0];
+    const tier = limit === HUB_DEPLOYMENT_LIMITS.free ? "the free tier (iotHubSku F1)" : "a paid tier";
+    throw new RolloutError(
+        `the hub ${hub} holds ${held.length} deployment(s) (${listed(held)}) and this rollout adds ${adding.join(", ")} while the previous ones stay ` +
+            `until it is verified: ${held.length + adding.length}, above the ${limit} ${tier} allows. Nothing was created: delete deployments the hub ` +
+            `no longer needs (\`az iot edge deployment delete -n ${hub} -d <id>\`)${canaryOf(inputs) ? ", or roll out without the canary ring" : ""}.`,
+    );
 }

@@ -4,7 +4,7 @@
 // provider (single-file imports only).
 import type { HubSession } from "./edgeDeploymentTypes";
 import { describeHubError, statusOf, withHubRetry } from "./hubRetry";
-import type { DeploymentManifest } from "./manifest";
+import type { DeploymentContent } from "./manifest";
 
 /** The label a configuration carries while it is verified (removed once it passes). */
 export const ROLLOUT_LABEL = "edgemlRollout";
@@ -24,7 +24,7 @@ export interface HubConfiguration {
     priority: number;
     targetCondition: string;
     labels?: Record<string, string>;
-    content?: { modulesContent?: DeploymentManifest["modulesContent"] };
+    content?: { modulesContent?: DeploymentContent["modulesContent"] };
     metrics?: { queries?: Record<string, string> };
 }
 
@@ -57,7 +57,7 @@ export function withoutRolloutLabel(labels: Record<string, string> | undefined):
 export async function addConfiguration(
     session: HubSession,
     id: string,
-    content: DeploymentManifest,
+    content: DeploymentContent,
     targeting: Targeting,
     verifying: boolean,
 ): Promise<void> {
@@ -141,15 +141,21 @@ export async function ownConfigurations(session: HubSession, name: string, exclu
     return full.sort((a, b) => b.priority - a.priority);
 }
 
-/** Configurations of this deployment left under verification by a rollout whose rollback could not remove them. */
-export async function removeLeftovers(session: HubSession, name: string, keep: string[]): Promise<void> {
+/**
+ * Removes configurations of this deployment left under verification by a rollout whose rollback could not remove
+ * them; returns the ids of every configuration the hub holds then (anyone's).
+ */
+export async function removeLeftovers(session: HubSession, name: string, keep: string[]): Promise<string[]> {
     const { registry, retry } = session;
     const all = (await withHubRetry("list deployments", () => registry.getConfigurations(), retry))
         .responseBody as unknown as HubConfiguration[];
     const pattern = ownConfigurationPattern(name);
+    const held: string[] = [];
     for (const configuration of all) {
-        if (!pattern.test(configuration.id) || keep.includes(configuration.id) || configuration.labels?.[ROLLOUT_LABEL] !== VERIFYING)
+        if (!pattern.test(configuration.id) || keep.includes(configuration.id) || configuration.labels?.[ROLLOUT_LABEL] !== VERIFYING) {
+            held.push(configuration.id);
             continue;
+        }
         try {
             await removeConfiguration(session, configuration.id);
         } catch (error) {
@@ -158,4 +164,5 @@ export async function removeLeftovers(session: HubSession, name: string, keep: s
             );
         }
     }
+    return held;
 }

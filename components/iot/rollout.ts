@@ -168,6 +168,12 @@ export interface ConfigurationVerify {
     minSuccessCount?: number;
     /** Devices not waited for (they never acted on the failed rollout a rollback undoes); still named. */
     optional?: ReadonlySet<string>;
+    /**
+     * A layer: IoT Hub merges every layer above a device's base deployment, so no device it targets is taken by
+     * another one; "Targeted" means not merged (no base deployment there, or one at its priority or above), and
+     * such a device is a problem, not a device another configuration serves.
+     */
+    layered?: boolean;
 }
 
 /** Where a fleet configuration stands when its watch ends. */
@@ -217,7 +223,7 @@ export async function watchConfiguration(
         if (verify.minSuccessCount !== undefined) settled = succeeded >= verify.minSuccessCount;
         else {
             // Devices the configuration targets but another one (higher priority: a canary ring) is applied to.
-            const shadowed = applied < targeted ? await countRows(registry, shadowedQuery(configurationId), retry) : 0;
+            const shadowed = applied < targeted && !verify.layered ? await countRows(registry, shadowedQuery(configurationId), retry) : 0;
             settled =
                 applied + shadowed === targeted &&
                 (succeeded === applied ||
@@ -230,6 +236,7 @@ export async function watchConfiguration(
         }
         if (clock.now() + verify.pollSeconds * 1000 > deadline) {
             const problems = down.length > 0 ? down : await unconfirmedDevices(registry, configurationId, verify, retry);
+            if (verify.layered && applied < targeted) problems.push(...(await notMerged(registry, configurationId, retry)));
             return { ok: false, failed: false, timedOut: true, metrics, problems };
         }
         await clock.sleep(verify.pollSeconds * 1000);
@@ -255,7 +262,7 @@ export function describeConfigurationWatch(
 export async function verifyConfiguration(
     registry: Registry,
     configurationId: string,
-    verify: VerifySettings,
+    verify: ConfigurationVerify,
     retry: RetryPolicy,
     clock: Clock = REAL_CLOCK,
 ): Promise<SystemMetrics> {
@@ -394,6 +401,13 @@ export async function unconfirmedDevices(
         token = page.next;
     } while (token && ++pages < MAX_JUDGED_PAGES);
     return problems;
+}
+
+/** A layer's targeted devices IoT Hub did not merge it on: at most MAX_NAMED. */
+async function notMerged(registry: Registry, configurationId: string, retry: RetryPolicy): Promise<ConfigurationWatch["problems"]> {
+    const { rows } = await queryPage(registry, shadowedQuery(configurationId), MAX_NAMED, retry);
+    const why = "targeted, not applied: no base deployment there, or one at the layer's priority or above";
+    return (rows as AgentTwin[]).map((twin) => ({ deviceId: twin.deviceId, why, caughtUp: false }));
 }
 
 /** Whether the devices not yet reporting success are all ones a rollback does not wait for. */

@@ -1,16 +1,25 @@
 /**
  * Configurations (IoT Edge deployments) and their effect on devices. The service applies deployments
  * asynchronously (minutes); the emulator reconciles right after every change, so tests observe the settled state:
- * each edge device carries the content of the highest-priority deployment whose target condition it matches
- * (ties go to the most recently created), and its $edgeAgent twin records `configurations.[[id]].status`.
- * System metrics are the service's own queries, run over the current twins on every read.
+ * each edge device carries the content of the highest-priority base deployment whose target condition it matches
+ * (ties go to the most recently created), with the layered deployments that target it merged on top, lowest
+ * priority first (ties: the newer last, so it wins), each setting its dotted paths into the module twins ("if two
+ * layered deployments have a module or a route with the same name, the layered deployment with the higher priority
+ * will be applied": Microsoft, "Understand IoT Edge automatic deployments for single devices or at scale"). A layer
+ * needs a base under it and a priority above the base's, or it is not merged ("Any layered deployments targeting a
+ * device must have a higher priority than the automatic deployment for that device"). The $edgeAgent twin records
+ * `configurations.[[id]].status`, which IoT Hub sets and edgeAgent never reads (Azure/iotedge,
+ * doc/reported_states_during_deployment.md): Applied for the base and each merged layer that sets something of
+ * $edgeAgent's ("with layered deployments, more than one configuration may be applied"; an empty `"$edgeAgent": {}`
+ * shows Targeted, as Microsoft documents), Targeted for the rest. System metrics are the service's own queries, run
+ * over the current twins on every read, so they count a layer's devices as they count a base's.
  */
 import { isDeepStrictEqual } from "util";
 import { DeviceState, DeviceStore } from "./device-store";
 import { EtagSource, checkIfMatch } from "./etags";
 import { HubError, badRequest, conflict, notFound } from "./hub-errors";
-import { JsonObject } from "./json";
-import { desiredPropertiesByModule } from "./modules-content";
+import { Json, JsonObject, isJsonObject } from "./json";
+import { desiredPropertiesByModule, isLayeredContent, layerPaths } from "./modules-content";
 import { Condition, QuerySyntaxError, matches, parseQuery, parseTargetCondition, runQuery } from "./query-language";
 import { deviceTwinJson, twinsFor } from "./twin-views";
 
@@ -30,6 +39,8 @@ interface ConfigurationState {
     schemaVersion: string;
     labels: Record<string, string>;
     modulesContent: JsonObject;
+    /** A layered deployment (isLayeredContent): merged on top of the device's base deployment. */
+    layered: boolean;
     targetCondition: string;
     target: Condition;
     priority: number;
@@ -96,6 +107,7 @@ export class DeploymentStore {
             schemaVersion: input.schemaVersion ?? "1.0",
             labels: { ...(input.labels ?? {}) },
             modulesContent,
+            layered: isLayeredContent(modulesContent),
             targetCondition,
             target,
             priority,
@@ -130,14 +142,17 @@ export class DeploymentStore {
         const targeting = [...this.configurations.values()]
             .filter((configuration) => matches(configuration.target, twin))
             .sort((a, b) => b.priority - a.priority || b.creationOrder - a.creationOrder);
-        const winner = targeting[0];
-        if (winner && winner.id !== device.appliedDeploymentId) this.devices.applyModulesContent(device, winner.modulesContent);
-        device.appliedDeploymentId = winner?.id;
+        const base = targeting.find((configuration) => !configuration.layered);
+        const layers = base ? targeting.filter((c) => c.layered && c.priority > base.priority).reverse() : [];
+        // Contents never change, so the ids say whether the merged content the twins carry is still this one.
+        const applied = base ? [base, ...layers].map((configuration) => configuration.id).join(" ") : undefined;
+        if (base && applied !== device.appliedDeployments) this.devices.applyDesired(device, merged(base, layers));
+        device.appliedDeployments = applied;
         const edgeAgent = device.modules.get("$edgeAgent");
         if (edgeAgent) {
-            edgeAgent.configurations = Object.fromEntries(
-                targeting.map((configuration) => [configuration.id, configuration === winner ? "Applied" : "Targeted"]),
-            );
+            const onAgent = (c: ConfigurationState) =>
+                c === base || (layers.includes(c) && Object.keys(c.modulesContent.$edgeAgent ?? {}).length > 0);
+            edgeAgent.configurations = Object.fromEntries(targeting.map((c) => [c.id, onAgent(c) ? "Applied" : "Targeted"]));
         }
     }
 
@@ -195,6 +210,24 @@ function systemMetricQueries(configuration: ConfigurationState): Record<string, 
     };
 }
 
+/** Each module twin's desired properties: the base's, with each layer's paths set in order. */
+function merged(base: ConfigurationState, layers: ConfigurationState[]): Map<string, JsonObject> {
+    const desired = new Map([...desiredPropertiesByModule(base.modulesContent)].map(([id, d]) => [id, structuredClone(d)]));
+    for (const layer of layers) {
+        for (const { moduleId, path, value } of layerPaths(layer.modulesContent)) {
+            if (path.length === 0) {
+                desired.set(moduleId, structuredClone(value as JsonObject));
+                continue;
+            }
+            let node = desired.get(moduleId) ?? {};
+            desired.set(moduleId, node);
+            for (const key of path.slice(0, -1)) node = isJsonObject(node[key]) ? (node[key] as JsonObject) : (node[key] = {});
+            node[path[path.length - 1]] = structuredClone(value) as Json;
+        }
+    }
+    return desired;
+}
+
 function readModulesContent(input: ConfigurationInput): JsonObject {
     const content = input.content ?? {};
     const nonEmpty = (part: JsonObject | null | undefined): boolean => !!part && Object.keys(part).length > 0;
@@ -204,7 +237,8 @@ function readModulesContent(input: ConfigurationInput): JsonObject {
     if (!content.modulesContent || !nonEmpty(content.modulesContent)) {
         throw badRequest("InvalidConfigurationContent", "configuration content.modulesContent is empty");
     }
-    desiredPropertiesByModule(content.modulesContent);
+    if (isLayeredContent(content.modulesContent)) layerPaths(content.modulesContent);
+    else desiredPropertiesByModule(content.modulesContent);
     return structuredClone(content.modulesContent);
 }
 

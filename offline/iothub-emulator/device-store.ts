@@ -63,8 +63,8 @@ export interface DeviceState {
     iotEdge: boolean;
     twin: TwinState;
     modules: Map<string, ModuleState>;
-    /** The deployment whose content the device's module twins currently carry, if any. */
-    appliedDeploymentId?: string;
+    /** The deployments (the base, then its layers) whose merged content the device's module twins carry, if any. */
+    appliedDeployments?: string;
 }
 
 const KEY_BYTES = 32;
@@ -174,8 +174,13 @@ export class DeviceStore {
 
     /** What POST /devices/{id}/applyConfigurationContent and an applied deployment do: replace each module's desired properties. */
     applyModulesContent(device: DeviceState, modulesContent: JsonObject): void {
+        this.applyDesired(device, desiredPropertiesByModule(modulesContent));
+    }
+
+    /** Replaces each listed module's desired properties (a base deployment with its layers merged in, say). */
+    applyDesired(device: DeviceState, desiredByModule: Map<string, JsonObject>): void {
         if (!device.iotEdge) throw badRequest("ArgumentInvalid", `Device ${device.deviceId} is not an IoT Edge device`);
-        for (const [moduleId, desired] of desiredPropertiesByModule(modulesContent)) {
+        for (const [moduleId, desired] of desiredByModule) {
             const module = device.modules.get(moduleId) ?? this.addModule(device, moduleId);
             module.twin.desired = structuredClone(desired);
             module.twin.desiredVersion += 1;

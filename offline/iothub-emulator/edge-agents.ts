@@ -14,6 +14,9 @@
  *    crashing: `runtimeStatus` "backoff" with an exit code. Counted as reporting successfully, as IoT Hub does.
  *  - `{ report: "nothing" }`: the device is offline; nothing is reported, and it counts as applied, not reporting.
  *
+ * A device targeted by layered deployments acts on the merged desired properties (its base with the layers set into
+ * it, deployment-store.ts), as edgeAgent does: it never reads `configurations.[[id]].status`, which IoT Hub sets.
+ *
  * `edgeAgents: "report-applied"` makes every device report success; `"silent"` (the default) none, and tests act as
  * the device with `hub.reportEdgeAgent(...)`; `{ default, devices }` gives devices rules of their own (default
  * success), where a rule may be a function of the deployment received (its desired version and module images), so

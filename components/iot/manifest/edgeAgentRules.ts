@@ -33,7 +33,7 @@ export function checkEdgeAgent(agent: Json, report: Report): Set<string> {
     return new Set(Object.keys(modules));
 }
 
-function checkRegistry(name: string, credential: Json | undefined, report: Report): void {
+export function checkRegistry(name: string, credential: Json | undefined, report: Report): void {
     if (!REGISTRY_NAME.test(name)) report("registry", name, undefined, "names may not contain '.', '$', '#' or spaces");
     for (const field of ["username", "password", "address"]) {
         const value = credential?.[field];

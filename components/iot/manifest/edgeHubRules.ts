@@ -7,7 +7,8 @@ import { parseRoute } from "./routes";
 // The schema's pattern for route names (a twin key, plus '#').
 const ROUTE_NAME = /^[^.$# ]+$/;
 
-export function checkEdgeHub(hub: Json, moduleNames: Set<string>, report: Report): void {
+/** `moduleNames` undefined (a layer): a route may deliver to any module, the base deployment's included. */
+export function checkEdgeHub(hub: Json, moduleNames: Set<string> | undefined, report: Report): void {
     const routes = record(hub.routes);
     if (!routes) report("twin", "$edgeHub", "routes", "is required (an empty object routes nothing)");
     for (const [name, spec] of Object.entries(routes ?? {})) checkRoute(name, spec, moduleNames, report);
@@ -18,7 +19,7 @@ export function checkEdgeHub(hub: Json, moduleNames: Set<string>, report: Report
     }
 }
 
-function checkRoute(name: string, spec: unknown, moduleNames: Set<string>, report: Report): void {
+function checkRoute(name: string, spec: unknown, moduleNames: Set<string> | undefined, report: Report): void {
     if (!ROUTE_NAME.test(name)) report("route", name, undefined, "names may not contain '.', '$', '#' or spaces");
     const options = record(spec);
     const text = typeof spec === "string" ? spec : options?.route;
@@ -35,7 +36,7 @@ function checkRoute(name: string, spec: unknown, moduleNames: Set<string>, repor
     const parsed = parseRoute(text);
     if ("problem" in parsed) {
         report("route", name, undefined, parsed.problem);
-    } else if (parsed.route.sink.kind === "module" && !moduleNames.has(parsed.route.sink.module)) {
+    } else if (parsed.route.sink.kind === "module" && moduleNames && !moduleNames.has(parsed.route.sink.module)) {
         // Sources may name modules deployed elsewhere (a layered deployment); a sink must exist to receive.
         report("route", name, undefined, `sink module "${parsed.route.sink.module}" is not a module of this deployment`);
     }

@@ -13,6 +13,7 @@ export {
 export { parseRoute } from "./routes";
 export { CREATE_OPTIONS_MAX_CHUNKS, createOptionsKey, joinCreateOptions, splitCreateOptions, TWIN_VALUE_MAX_BYTES } from "./createOptions";
 export { imageReferenceProblem, isPinnedByDigest } from "./imageReference";
+export { baseOnlyProblems, expandLayer, isLayered, layerOf, registryCredentialsOf } from "./layer";
 export { formatProblem } from "./problems";
 export type { ManifestProblem, ProblemKind } from "./problems";
 export { redactManifest } from "./redact";

@@ -3,7 +3,8 @@
 // else (a password pasted into create options, a route, an env value) become the marker. It errs on the side of
 // hiding: a review copy never goes to IoT Hub, so a hidden non-secret costs nothing.
 import { CreateOptionsError, isCreateOptionsKey, joinCreateOptions, splitCreateOptions } from "./createOptions";
-import type { DeploymentManifest } from "./types";
+import { registryCredentialsOf } from "./layer";
+import type { DeploymentContent } from "./types";
 import { SECRET_MARKER } from "../../shared/redact";
 
 export { SECRET_MARKER };
@@ -11,19 +12,18 @@ export { SECRET_MARKER };
 const CREDENTIAL_NAME = /password|passwd|secret|token|connectionstring|accesskey|accountkey|apikey|sharedkey|signature/i;
 
 /** `secrets`: values to hide wherever they appear, besides the registry passwords found in the manifest. */
-export function redactManifest(manifest: DeploymentManifest, marker = SECRET_MARKER, secrets: string[] = []): DeploymentManifest {
+export function redactManifest<T extends DeploymentContent>(manifest: T, marker = SECRET_MARKER, secrets: string[] = []): T {
     const known = [...registryPasswords(manifest), ...secrets]
         .filter((secret) => secret !== "")
         // Inside create options JSON a secret appears escaped (a quote as \").
         .flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)])
         // Longest first, so a secret containing another is replaced whole.
         .sort((a, b) => b.length - a.length);
-    return redact(manifest, known, marker) as DeploymentManifest;
+    return redact(manifest, known, marker) as T;
 }
 
-function registryPasswords(manifest: DeploymentManifest): string[] {
-    const credentials = manifest.modulesContent?.$edgeAgent?.["properties.desired"]?.runtime?.settings?.registryCredentials ?? {};
-    return Object.values(credentials)
+function registryPasswords(manifest: DeploymentContent): string[] {
+    return registryCredentialsOf(manifest)
         .map((credential) => credential?.password)
         .filter((password): password is string => typeof password === "string");
 }

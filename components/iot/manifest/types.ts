@@ -74,8 +74,10 @@ export interface ManifestInput {
     telemetry?: TelemetrySource[];
     /** Routes besides the generated ones, by route name. */
     extraRoutes?: Record<string, RouteSpec>;
-    /** How long edgeHub keeps messages it cannot deliver (store and forward). */
+    /** How long edgeHub keeps messages it cannot deliver (store and forward); a layer leaves it to the base. */
     storeAndForwardTimeToLiveSecs: number;
+    /** A layered deployment: the manifest's layer (layer.ts) is what is sent and validated. */
+    layered?: boolean;
 }
 
 export interface RegistryCredential {
@@ -130,3 +132,15 @@ export interface DeploymentManifest {
         $edgeHub: TwinContent<EdgeHubDesired>;
     } & { [moduleName: string]: TwinContent<object> };
 }
+
+/**
+ * A layered deployment's content (layer.ts): `$edgeAgent` and `$edgeHub` always present, what they set written as
+ * dotted paths (`properties.desired.modules.<name>`, `properties.desired.routes.<name>`) that IoT Hub merges into the
+ * base deployment's twins.
+ */
+export interface LayeredManifest {
+    modulesContent: Record<string, Record<string, unknown>>;
+}
+
+/** What a deployment sends: a complete manifest (a base deployment, device mode) or a layer. */
+export type DeploymentContent = DeploymentManifest | LayeredManifest;

@@ -3,23 +3,27 @@
 // edgeHub (route syntax and sinks). Manifests read from files are checked too, so nothing here trusts the
 // static type: every field is read as unknown.
 import { buildManifest } from "./build";
-import { checkEdgeAgent } from "./edgeAgentRules";
+import { checkEdgeAgent, checkRegistry } from "./edgeAgentRules";
 import { checkEdgeHub } from "./edgeHubRules";
+import { baseOnlyProblems, expandLayer, isLayered, layerOf } from "./layer";
 import { imageReferenceProblem, isPinnedByDigest } from "./imageReference";
 import { parseRoute } from "./routes";
 import { Json, record } from "./json";
-import { checkModuleName } from "./moduleRules";
+import { checkModule, checkModuleName } from "./moduleRules";
 import { ManifestError } from "../../shared/errors";
 import { manifestError, ManifestProblem, Report } from "./problems";
 import { forbiddenTwinKeys, TWIN_DESIRED_MAX_BYTES, twinSize } from "./twinRules";
-import type { DeploymentManifest, ManifestInput } from "./types";
+import type { DeploymentContent, DeploymentManifest, LayeredManifest, ManifestInput } from "./types";
 
-/** Every problem of a manifest, or of the manifest an input builds (plus input-only rules); empty when it may be sent. */
-export function validateManifest(subject: ManifestInput | DeploymentManifest): ManifestProblem[] {
+/**
+ * Every problem of a manifest or a layer, or of the content an input builds (its layer when `layered`), plus
+ * input-only rules; empty when it may be sent.
+ */
+export function validateManifest(subject: ManifestInput | DeploymentContent): ManifestProblem[] {
     return "modulesContent" in subject ? checkManifest(subject) : checkInput(subject);
 }
 
-export function assertValidManifest(subject: ManifestInput | DeploymentManifest): void {
+export function assertValidManifest(subject: ManifestInput | DeploymentContent): void {
     const problems = validateManifest(subject);
     if (problems.length > 0) throw manifestError(problems);
 }
@@ -38,7 +42,7 @@ function checkInput(input: ManifestInput): ManifestProblem[] {
     }
     try {
         const manifest = buildManifest(input);
-        return [...problems, ...checkManifest(manifest), ...checkScoringInput(manifest, input.scoring)];
+        return [...problems, ...checkManifest(input.layered ? layerOf(manifest) : manifest), ...checkScoringInput(manifest, input.scoring)];
     } catch (error) {
         if (error instanceof ManifestError) return [...problems, ...error.problems];
         throw error;
@@ -98,6 +102,11 @@ function checkManifest(manifest: unknown): ManifestProblem[] {
         report("twin", "modulesContent", undefined, "is required: it holds the module twins to set");
         return problems;
     }
+    if (isLayered(manifest)) {
+        const layerModules = checkLayer(manifest, report);
+        checkTwins(expandLayer(manifest)!.modulesContent, layerModules, report);
+        return problems;
+    }
     const agent = desired(content, "$edgeAgent");
     const hub = desired(content, "$edgeHub");
     if (!agent) report("twin", "$edgeAgent", "properties.desired", "is required");
@@ -106,6 +115,25 @@ function checkManifest(manifest: unknown): ManifestProblem[] {
     if (hub) checkEdgeHub(hub, moduleNames, report);
     checkTwins(content, moduleNames, report);
     return problems;
+}
+
+/**
+ * A layer's rules: nothing of the base's (baseOnlyProblems), then each module, credential and route as in a complete
+ * manifest, except that a route may deliver to a module of the base. Returns the layer's module names.
+ */
+function checkLayer(content: LayeredManifest, report: Report): Set<string> {
+    for (const p of baseOnlyProblems(content)) report(p.kind, p.name, p.field, p.rule);
+    const twins = expandLayer(content)!.modulesContent as unknown as Record<string, { "properties.desired": Json }>;
+    const agent = twins.$edgeAgent?.["properties.desired"] ?? {};
+    const modules = record(agent.modules) ?? {};
+    for (const [name, module] of Object.entries(modules)) {
+        checkModuleName(name, report);
+        checkModule(name, record(module), report);
+    }
+    const credentials = record(record(record(agent.runtime)?.settings)?.registryCredentials) ?? {};
+    for (const [name, credential] of Object.entries(credentials)) checkRegistry(name, record(credential), report);
+    checkEdgeHub({ routes: {}, ...twins.$edgeHub?.["properties.desired"] }, undefined, report);
+    return new Set(Object.keys(modules));
 }
 
 function checkTwins(content: Json, moduleNames: Set<string>, report: Report): void {
