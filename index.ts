@@ -1,8 +1,10 @@
 // Reads the stack configuration, composes the components and exports the stack outputs; nothing else.
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./components/config";
+import { DpsInstance } from "./components/dps";
 import { ScoringImage } from "./components/image";
 import { EdgeDeployment, IotHub } from "./components/iot";
+import { edgeAgentImage as agentImageOf } from "./components/iot/manifest";
 import { MlWorkspace, ModelRegistration } from "./components/ml";
 import { ContainerRegistry, RegistryPullToken } from "./components/registry";
 import { deployingClient, stackResourceGroup } from "./components/shared";
@@ -46,6 +48,34 @@ const hub = new IotHub(
     },
     stateful,
 );
+// deviceProvisioning dps: devices carrying a key derived from the enrollment group's register themselves into the hub
+// at their first boot, with the group's initial twin tags (deviceTags), which the fleet deployment targets; devices
+// listed in edgeDevices are registered by the hub as well.
+const provisioning = config.provisioning;
+const dps =
+    provisioning.mode === "dps"
+        ? new DpsInstance(
+              "dps",
+              {
+                  ...placement,
+                  dps: provisioning.dps,
+                  subscriptionId: client.subscriptionId,
+                  iotHub: {
+                      connectionString: hub.serviceConnectionString,
+                      hostName: hub.hostName,
+                      location: config.location,
+                      existing: config.iotHub.existing ? config.iotHub : undefined,
+                  },
+                  enrollment: {
+                      enrollmentGroupId: provisioning.enrollmentGroupId,
+                      tags: config.deviceTags,
+                      keyRotation: provisioning.keyRotation,
+                      iotEdge: true,
+                  },
+              },
+              stateful,
+          )
+        : undefined;
 const ml = new MlWorkspace("ml", { ...placement, workspace: config.workspace, containerRegistryId: registry.registryId, client }, stateful);
 
 const model = new ModelRegistration(
@@ -109,3 +139,9 @@ export const modelUri = model.modelUri;
 export const scoringImageRef = image.imageRef;
 export const deploymentManifest = deployment.manifest;
 export const deploymentConfigurationId = deployment.configurationId;
+// What `npm run devices` writes a device's config.toml from (components/dps/deviceFiles.ts: DPS_OUTPUTS); the DPS ones
+// only with deviceProvisioning dps (a stack output left undefined is not exported).
+export const edgeAgentImage = agentImageOf(config.deployment.manifest.edgeRuntimeVersion);
+export const dpsIdScope = dps?.idScope;
+export const dpsGlobalEndpoint = dps?.globalEndpointUrl;
+export const dpsEnrollmentGroupKeys = dps?.enrollmentGroupKeys;

@@ -2,7 +2,8 @@
 // <name>.azurecr.io, <name>.azure-devices.net, registry credentials and hub keys. Credentials are derived
 // from the resource name at run time (never written down) so every run and every stack agrees on them.
 // Dynamic resources are not answered here: their real providers run (DYNAMIC_PROVIDERS), EdgeDevice and
-// EdgeDeployment against a local IoT Hub emulator per hub (./iothub-emulator) whose devices act as healthy edgeAgents.
+// EdgeDeployment against a local IoT Hub emulator per hub (./iothub-emulator) whose devices act as healthy edgeAgents,
+// a DPS enrollment group against a local Device Provisioning Service emulator per instance (./dps-emulator) linked to them.
 // The registry token's providers (TokenPassword, TokenPasswordRevocation) run against ARM's token operations as
 // ./acr-tokens answers them, with deterministic passwords.
 import { createHash } from "crypto";
@@ -38,7 +39,9 @@ import {
     TokenPasswordProvider,
     TokenPasswordRevocationProvider,
 } from "../components/registry";
+import { dpsHostNameOf, ENROLLMENT_GROUP_TYPE, EnrollmentGroupProvider, type ProvisioningClientFactory } from "../components/dps";
 import { OfflineAcrTokens } from "./acr-tokens";
+import { DpsEmulator, startDpsEmulator } from "./dps-emulator";
 import { IotHubEmulator, startIotHubEmulator } from "./iothub-emulator";
 import { SECRET_SIG, SIG, UNKNOWN_VALUE, unwrapSecrets } from "./wire-format";
 import { isUnknown } from "@pulumi/pulumi/output";
@@ -94,6 +97,7 @@ const computedOutputs: Record<string, (name: string, inputs: Record<string, any>
     [AZURE_TYPES.iotHub.token]: (name, inputs) => ({
         properties: { ...inputs.properties, hostName: `${name}.azure-devices.net`, state: "Active" },
     }),
+    [AZURE_TYPES.dps.token]: (name, inputs) => offlineDpsAnswer(AZURE_TYPES.dps.token, name, inputs),
     [AZURE_TYPES.storageAccount.token]: (name) => ({ primaryEndpoints: { blob: `https://${name}.blob.core.windows.net/` } }),
     [AZURE_TYPES.keyVault.token]: (name, inputs) => ({
         properties: { ...inputs.properties, vaultUri: `https://${name}.vault.azure.net/` },
@@ -163,11 +167,16 @@ function dockerImage(inputs: Record<string, any>): MockResourceResult {
     };
 }
 
-/** Answers with plain inputs, as a provider sees them, then puts secret inputs back as secrets, as the engine does. */
+/**
+ * Answers with plain inputs, as a provider sees them, then puts secret inputs back as secrets, as the engine does: the
+ * answer's value, secret, where it has one (a DPS instance's `properties`, secret as a whole on the wire for the
+ * linked hub's connection string inside, come back with what Azure computed added), else the input.
+ */
 function newResource(wireArgs: MockResourceArgs): MockResourceResult | Promise<MockResourceResult> {
     const keepSecrets = (result: MockResourceResult): MockResourceResult => {
         for (const [key, value] of Object.entries(wireArgs.inputs)) {
-            if (value && typeof value === "object" && (value as Record<string, unknown>)[SIG] === SECRET_SIG) result.state[key] = value;
+            if (!value || typeof value !== "object" || (value as Record<string, unknown>)[SIG] !== SECRET_SIG) continue;
+            result.state[key] = result.state[key] === undefined ? value : { [SIG]: SECRET_SIG, value: result.state[key] };
         }
         return result;
     };
@@ -224,6 +233,12 @@ const existingShapes: Record<string, (name: string, group: string, parts: string
         location: "westeurope",
         properties: { hostName: `${name}.azure-devices.net`, state: "Active" },
     }),
+    [AZURE_TYPES.dps.token]: (name) => {
+        // Which hubs an existing instance links is Azure's to say: offline, the hub its group names is taken as linked,
+        // as an existing resource offline is a usable one.
+        dpsLinks.set(dpsHostName(name).toLowerCase(), "any");
+        return offlineDpsAnswer(AZURE_TYPES.dps.token, name);
+    },
     [AZURE_TYPES.mlWorkspace.token]: (name, group) => {
         // A workspace a training team set up: its own storage, vault and insights, in its own resource group.
         const account = standIn(
@@ -307,6 +322,7 @@ function answerResource(args: MockResourceArgs, wireInputs: Record<string, unkno
     }
     const id = armId(OFFLINE_SUBSCRIPTION_ID, args.inputs.resourceGroupName, kind.armType, name, args.inputs);
     if (args.type === AZURE_TYPES.registryToken.token) offlineAcrTokens.declare(id, String(args.inputs.scopeMapId ?? ""));
+    if (args.type === AZURE_TYPES.dps.token) declareDpsLinks(name, args.inputs.properties?.iotHubs);
     return { id, state: { ...args.inputs, ...computedOutputs[args.type]?.(name, args.inputs), name } };
 }
 
@@ -457,6 +473,16 @@ function call(args: MockCallArgs): MockCallResult | Promise<MockCallResult> {
             };
         case "azure-native:iothub:listIotHubResourceKeys":
             return hubKeys(args.inputs.resourceName);
+        case "azure-native:iothub:getIotHubResource":
+            // An existing hub, as its read answers (a DPS instance's link names the hub's region).
+            return readExisting(
+                AZURE_TYPES.iotHub.token,
+                armId(OFFLINE_SUBSCRIPTION_ID, args.inputs.resourceGroupName, AZURE_TYPES.iotHub.armType, args.inputs.resourceName),
+            ).state;
+        case "azure-native:deviceprovisioningservices:listIotDpsResourceKeys":
+            // Started (or reset for this run) now, as a hub's emulator is by its keys; the group's provider waits for it.
+            void dpsInstances.get(dpsHostName(args.inputs.provisioningServiceName)).catch(() => undefined);
+            return offlineDpsAnswer(args.token, args.inputs.provisioningServiceName);
         default:
             throw new Error(`the offline engine has no answer for ${args.token}; add one to offline/azure-answers.ts`);
     }
@@ -507,18 +533,75 @@ function hubOwnerKey(hubName: string): string {
     return fakeKey(`hub:${hubName}:iothubowner:primary`);
 }
 
-// ---- Device Provisioning Service: what Azure answers for an instance, ready for the program that declares one
-// (components/dps/dpsInstance.ts), and not hooked in yet. Hooking it in takes the type in AZURE_TYPES
-// (components/shared/azure.ts: `dps: azureType("azure-native:deviceprovisioningservices:IotDpsResource",
-// "Microsoft.Devices/provisioningServices", "provisioningServiceName")`, which test/azure-types.test.ts then wants a
-// stack variant creating) and three lines here:
-//   computedOutputs: [AZURE_TYPES.dps.token]: (name, inputs) => offlineDpsAnswer(AZURE_TYPES.dps.token, name, inputs),
-//   existingShapes:  [AZURE_TYPES.dps.token]: (name) => offlineDpsAnswer(AZURE_TYPES.dps.token, name),
-//   call():          case "azure-native:deviceprovisioningservices:listIotDpsResourceKeys":
-//                        return offlineDpsAnswer(args.token, args.inputs.provisioningServiceName);
-// The EnrollmentGroup dynamic resource needs its real provider run against a DPS emulator (offline/dps-emulator),
-// one per instance like the hubs', started with this name, ID scope and owner key and linked to the offline hub
-// emulators: test/dps-instance.test.ts does exactly that around the engine.
+// ---- The emulators behind the answers: one per host name, started on first use in the process and living as long as
+// it; reset on its first use in each run, so no run sees what an earlier one created (an edge device left over would be
+// adopted, and the plan would depend on what ran before it in the same process).
+
+let currentRun = 0;
+
+interface RunScoped<E> {
+    emulator: Promise<E>;
+    /** Once it listens. */
+    started?: E;
+    /** The run that last used it. */
+    run: number;
+}
+
+class RunScopedEmulators<E extends { hostName: string; reset(): void }> {
+    /** By lower-case host name. */
+    private readonly entries = new Map<string, RunScoped<E>>();
+
+    constructor(private readonly start: (hostName: string) => Promise<E>) {}
+
+    /** The emulator for a host name, started now or reset for this run (before any request of this run reaches it). */
+    get(hostName: string): Promise<E> {
+        const key = hostName.toLowerCase();
+        let entry = this.entries.get(key);
+        if (!entry) {
+            const created: RunScoped<E> = { emulator: this.start(hostName), run: currentRun };
+            this.entries.set(key, created);
+            created.emulator.then(
+                (emulator) => (created.started = emulator),
+                () => this.entries.delete(key),
+            );
+            entry = created;
+        } else if (entry.run !== currentRun) {
+            entry.run = currentRun;
+            // Synchronously when it is up, so no request of this run can reach it before the reset.
+            if (entry.started) entry.started.reset();
+            else entry.emulator = entry.emulator.then((emulator) => (emulator.reset(), emulator));
+        }
+        return entry.emulator;
+    }
+
+    /** The emulator for a host name once it listens. */
+    started(hostName: string): E | undefined {
+        return this.entries.get(hostName.toLowerCase())?.started;
+    }
+
+    /** The emulators the latest run used, by host name. */
+    usedThisRun(): ReadonlyMap<string, E> {
+        const used = new Map<string, E>();
+        for (const entry of this.entries.values())
+            if (entry.run === currentRun && entry.started) used.set(entry.started.hostName, entry.started);
+        return used;
+    }
+}
+
+// ---- Device Provisioning Service: what Azure answers for an instance (components/dps/dpsInstance.ts), and one emulator
+// per instance (./dps-emulator) for its enrollment group's real provider, started with the name, ID scope and owner
+// key these answers give, linked to the offline hubs the instance links, and reset on its first use in each run as the
+// hubs are.
+
+/** The ID scope Azure would assign an instance: made up from its name, the same in every run. */
+function offlineIdScope(name: string): string {
+    return `0ne${createHash("sha256").update(`dps:${name}`).digest("hex").slice(0, 8).toUpperCase()}`;
+}
+
+/** The provisioningserviceowner key of an offline instance: its emulator's own key, derived from the instance's name. */
+function dpsOwnerKey(name: string): string {
+    return fakeKey(`dps:${name}:provisioningserviceowner:primary`);
+}
 
 /**
  * A Device Provisioning Service as Azure answers for it: an IotDpsResource's computed outputs (created: `inputs`
@@ -531,7 +614,7 @@ export function offlineDpsAnswer(token: string, name: string, inputs: Record<str
             value: [
                 {
                     keyName: "provisioningserviceowner",
-                    primaryKey: fakeKey(`dps:${name}:provisioningserviceowner:primary`),
+                    primaryKey: dpsOwnerKey(name),
                     secondaryKey: fakeKey(`dps:${name}:provisioningserviceowner:secondary`),
                     rights: "ServiceConfig, DeviceConnect, EnrollmentWrite",
                 },
@@ -541,7 +624,7 @@ export function offlineDpsAnswer(token: string, name: string, inputs: Record<str
     const resourceToken = "azure-native:deviceprovisioningservices:IotDpsResource";
     if (token !== resourceToken) throw new Error(`offlineDpsAnswer answers for ${resourceToken} and its keys, not ${token}`);
     const idScope = standIn(
-        `0ne${createHash("sha256").update(`dps:${name}`).digest("hex").slice(0, 8).toUpperCase()}`,
+        offlineIdScope(name),
         "the Device Provisioning Service's ID scope, which Azure assigns when it creates the instance (`az iot dps show --query properties.idScope`)",
     );
     return {
@@ -559,19 +642,58 @@ export function offlineDpsAnswer(token: string, name: string, inputs: Record<str
     };
 }
 
-// ---- IoT Hub: one emulator per hub host name, started on first use in the process and living as long as it;
-// reset on its first use in each run, so no run sees what an earlier one created (an edge device left over
-// would be adopted, and the plan would depend on what ran before it in the same process).
+/** By service host name, `<name>.azure-devices-provisioning.net`. */
+const dpsInstances = new RunScopedEmulators((hostName) => {
+    const name = hostName.split(".")[0];
+    return startDpsEmulator({ name, idScope: offlineIdScope(name), serviceKey: dpsOwnerKey(name), swagger: "if-present", unref: true });
+});
+/**
+ * The hubs each instance of this run links, by its lower-case service host name: a created instance's `iotHubs` (host
+ * names), or "any" for an existing one (see existingShapes).
+ */
+const dpsLinks = new Map<string, Set<string> | "any">();
 
-interface OfflineHub {
-    emulator: Promise<IotHubEmulator>;
-    started?: IotHubEmulator;
-    /** The run that last used it. */
-    run: number;
+function dpsHostName(name: string): string {
+    return `${name}.azure-devices-provisioning.net`;
 }
 
-const hubs = new Map<string, OfflineHub>();
-let currentRun = 0;
+/** A created instance's links: the host names of the hubs its `iotHubs` connection strings name. */
+function declareDpsLinks(name: string, iotHubs: unknown): void {
+    const hostNames = (Array.isArray(iotHubs) ? iotHubs : []).map((link: { connectionString?: string }) =>
+        hostNameOf(String(link?.connectionString ?? "")).toLowerCase(),
+    );
+    dpsLinks.set(dpsHostName(name).toLowerCase(), new Set(hostNames));
+}
+
+/** The DPS emulators the latest run used, by service host name (for tests and benchmarks: groups, registrations, violations). */
+export function offlineDpsInstances(): ReadonlyMap<string, DpsEmulator> {
+    return dpsInstances.usedThisRun();
+}
+
+/**
+ * The emulator of an enrollment group's instance, linked to this run's offline hubs that the instance links (for an
+ * existing instance, the hub the group names).
+ */
+async function dpsForGroup(inputs: Record<string, unknown>): Promise<DpsEmulator> {
+    const hostName = dpsHostNameOf(String(inputs.serviceConnectionString));
+    const dps = await dpsInstances.get(hostName);
+    const links = dpsLinks.get(hostName.toLowerCase()) ?? new Set<string>();
+    const linked = links === "any" ? [String(inputs.iotHubHostName)] : [...links];
+    for (const hub of linked) dps.linkHub(await offlineHub(hub));
+    return dps;
+}
+
+/** What the enrollment group's provider connects with: a real ProvisioningServiceClient bound to its instance's emulator. */
+const offlineProvisioningClient: ProvisioningClientFactory = (connectionString) => {
+    const hostName = dpsHostNameOf(connectionString);
+    const dps = dpsInstances.started(hostName);
+    if (!dps) throw new Error(`the offline engine has no Device Provisioning Service ${hostName}`);
+    return dps.serviceClientFactory(connectionString);
+};
+
+// ---- IoT Hub: one emulator per hub host name (RunScopedEmulators).
+
+const hubs = new RunScopedEmulators((hostName) => startOfflineHub(hostName.split(".")[0]));
 
 /** Called by the engine as a run starts: hubs reset on first use, workspaces are those this run declares. */
 export function beginOfflineRun(
@@ -587,6 +709,7 @@ export function beginOfflineRun(
     standIn(OFFLINE_SUBSCRIPTION_ID, "your subscription's id (`az account show --query id`), in every ARM id");
     standIn(OFFLINE_TENANT_ID, "your Microsoft Entra tenant's id (`az account show --query tenantId`)");
     previousStates.clear();
+    dpsLinks.clear();
     for (const resource of previous?.resources ?? [])
         if (resource.state) previousStates.set(`${resource.type}::${resource.name}`, resource.state);
 }
@@ -601,29 +724,11 @@ const previousStates = new Map<string, Record<string, unknown>>();
 
 /** The emulators the latest run used, by host name (for tests: their devices, configurations and violations). */
 export function offlineHubs(): ReadonlyMap<string, IotHubEmulator> {
-    const used = new Map<string, IotHubEmulator>();
-    for (const hub of hubs.values()) if (hub.run === currentRun && hub.started) used.set(hub.started.hostName, hub.started);
-    return used;
+    return hubs.usedThisRun();
 }
 
 function offlineHub(hostName: string): Promise<IotHubEmulator> {
-    const key = hostName.toLowerCase();
-    let hub = hubs.get(key);
-    if (!hub) {
-        hub = { emulator: startOfflineHub(hostName.split(".")[0]), run: currentRun };
-        const entry = hub;
-        hubs.set(key, entry);
-        entry.emulator.then(
-            (emulator) => (entry.started = emulator),
-            () => hubs.delete(key),
-        );
-    } else if (hub.run !== currentRun) {
-        hub.run = currentRun;
-        // Synchronously when it is up, so no request of this run can reach it before the reset.
-        if (hub.started) hub.started.reset();
-        else hub.emulator = hub.emulator.then((emulator) => (emulator.reset(), emulator));
-    }
-    return hub.emulator;
+    return hubs.get(hostName);
 }
 
 function startOfflineHub(hubName: string): Promise<IotHubEmulator> {
@@ -645,7 +750,7 @@ function startOfflineHub(hubName: string): Promise<IotHubEmulator> {
 /** What the providers connect with: a real azure-iothub Registry bound to the emulator of the connection string's hub. */
 const offlineRegistry: RegistryFactory = (connectionString) => {
     const hostName = hostNameOf(connectionString);
-    const hub = hubs.get(hostName.toLowerCase())?.started;
+    const hub = hubs.started(hostName);
     if (!hub) throw new Error(`the offline engine has no IoT Hub ${hostName}`);
     return hub.registryFactory(connectionString);
 };
@@ -672,6 +777,7 @@ class CheckFailedError extends UserError {}
 const DYNAMIC_PROVIDERS = new Map<string, () => dynamic.ResourceProvider>([
     [EDGE_DEVICE_TYPE, () => new EdgeDeviceProvider(offlineRegistry, OFFLINE_HUB_RETRY)],
     [EDGE_DEPLOYMENT_TYPE, () => new EdgeDeploymentProvider(offlineRegistry, OFFLINE_HUB_RETRY, simulatedClock())],
+    [ENROLLMENT_GROUP_TYPE, () => new EnrollmentGroupProvider(offlineProvisioningClient, OFFLINE_HUB_RETRY)],
     [MODEL_VERSION_NUMBER_TYPE, () => new ModelVersionNumberProvider()],
     [TOKEN_PASSWORD_TYPE, () => new TokenPasswordProvider(offlineAcrTokens.fetch, OFFLINE_HUB_RETRY, simulatedClock())],
     [
@@ -720,6 +826,7 @@ async function dynamicResource(args: MockResourceArgs, wireInputs: Record<string
             ? (inputs.canary as { condition?: string; minSuccessCount?: number } | undefined)
             : undefined;
     if (hub && canary?.condition) hub.addDevicesMatching(canary.condition, canary.minSuccessCount ?? 1, "canary-stand-in");
+    if (args.type === ENROLLMENT_GROUP_TYPE) await dpsForGroup(inputs);
     const { id, outs } = await provider.create(inputs);
     return { id, state: outs ?? {} };
 }

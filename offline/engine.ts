@@ -155,7 +155,11 @@ export async function runOffline(options: OfflineOptions): Promise<OfflineRun> {
             (async () => {
                 const exports = await (options.program ?? (() => loadProgram(projectDir)))();
                 const outputs: Record<string, unknown> = {};
-                for (const [name, value] of Object.entries(exports)) outputs[name] = await redactedValue(value);
+                for (const [name, value] of Object.entries(exports)) {
+                    // As the SDK serializes the stack's outputs: one whose value is undefined is not exported at all.
+                    const shown = await redactedValue(value);
+                    if (shown !== undefined) outputs[name] = shown;
+                }
                 // Drain registrations still in flight (waitForRPCs is the SDK's own, marked internal in its typings).
                 await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
                 const { resources, invokes, states } = recorder.result();

@@ -1,11 +1,18 @@
 // `npm run bench:rollout`: the EdgeDeployment provider against the local IoT Hub emulator. Device mode rolls out
 // to many devices with injected throttling (429 + Retry-After), then rolls out a manifest one device fails and
 // rolls it back on all of them; fleet mode counts requests per rollout as the fleet grows (target: constant), and
-// times a canary + fleet rollout (a ring of 5% first) and one whose fleet stage fails and is rolled back. Prints
-// figures; asserts nothing.
+// times a canary + fleet rollout (a ring of 5% first) and one whose fleet stage fails and is rolled back; then a fleet
+// that enrols itself: --dps-devices devices (10,000) register through the DPS emulator into the hub emulator, at most
+// --dps-concurrency at a time, each with Microsoft's device SDK and a key derived from the enrollment group's, and a
+// verified fleet rollout reaches them all (10,000 take about 8 minutes on a 2-core machine, most of it the hub emulator
+// reconciling every device with the deployments after each registration). Prints figures; asserts nothing.
+import { ProvisioningDeviceClient, type RegistrationResult } from "azure-iot-provisioning-device";
+import { SymmetricKeySecurityClient } from "azure-iot-security-symmetric-key";
+import { deriveDeviceKey, type EnrollmentGroupOutputs, EnrollmentGroupProvider, numberedRegistrationIds } from "../components/dps";
 import { EdgeDeploymentProvider, type EdgeDeploymentOutputs } from "../components/iot";
 import { DEFAULT_RETRY_POLICY } from "../components/shared";
 import { deploymentInputs, IMAGE_A, IMAGE_B, manifestFor } from "../offline/sample-deployment";
+import { startDpsEmulator } from "../offline/dps-emulator";
 import { IotHubEmulator, startIotHubEmulator } from "../offline/iothub-emulator";
 import { parseArgs } from "./args";
 
@@ -16,6 +23,8 @@ const args = parseArgs(process.argv.slice(2), {
     concurrency: "8",
     "retry-after": "1",
     "rollback-retry-after": "0",
+    "dps-devices": "10000",
+    "dps-concurrency": "32",
 });
 
 /** Verification polls wait on this clock: the simulated devices report at once, so no poll interval is spent. */
@@ -193,8 +202,115 @@ async function fleetMode(): Promise<void> {
     }
 }
 
+/**
+ * A fleet that enrols itself: the enrollment group created by its real provider, then every device registering
+ * through the DPS emulator's device API with Microsoft's device SDK (bounded concurrency), landing in the hub with the
+ * group's tags; then one verified fleet rollout to all of them.
+ */
+async function dpsEnrolment(): Promise<void> {
+    const count = Number(args["dps-devices"]);
+    const concurrency = Number(args["dps-concurrency"]);
+    const hub = await startIotHubEmulator({ hubName: "bench-hub", edgeAgents: "report-applied", swagger: "if-present" });
+    const dps = await startDpsEmulator({ name: "bench-dps", linkedHubs: [hub], swagger: "if-present" });
+    try {
+        const group = (
+            await new EnrollmentGroupProvider(dps.serviceClientFactory, DEFAULT_RETRY_POLICY).create({
+                serviceConnectionString: dps.connectionString,
+                enrollmentGroupId: "bench-edge",
+                iotHubHostName: hub.hostName,
+                tags: { environment: "bench", fleet: "dps" },
+                iotEdge: true,
+                keyRotation: 0,
+            })
+        ).outs as EnrollmentGroupOutputs;
+        const ids = numberedRegistrationIds("bench-", count);
+        hub.resetRecords();
+        dps.resetRecords();
+        console.log(`DPS: ${count} devices enrolling through the DPS emulator, ${concurrency} at a time...`);
+        let started = Date.now();
+        const timer = setInterval(
+            () =>
+                console.error(
+                    `  ... ${((Date.now() - started) / 1000).toFixed(0)} s: ${dps.registrations.length} registered, ${dps.stats.totalRequests} DPS and ${hub.stats.totalRequests} hub requests answered`,
+                ),
+            5000,
+        );
+        let failed = 0;
+        // When each tenth of the fleet had registered: the hub emulator brings every edge device in line with the
+        // deployments after each change, so a registration costs more as the hub fills up.
+        const tenths: number[] = [];
+        let done = 0;
+        const queue = [...ids];
+        const worker = async () => {
+            for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+                // The security client's typings name its own copy of azure-iot-common; the object is what the client expects.
+                const security = new SymmetricKeySecurityClient(id, deriveDeviceKey(group.primaryKey, id)) as unknown as Parameters<
+                    typeof ProvisioningDeviceClient.create
+                >[3];
+                const client = ProvisioningDeviceClient.create(dps.globalEndpoint, dps.idScope, dps.deviceTransport(), security);
+                const result = await (client.register() as Promise<RegistrationResult>).catch(() => undefined);
+                if (result?.status !== "assigned") failed += 1;
+                done += 1;
+                if (done % Math.max(1, Math.floor(count / 10)) === 0) tenths.push(Date.now());
+            }
+        };
+        try {
+            await Promise.all(Array.from({ length: concurrency }, worker));
+        } finally {
+            clearInterval(timer);
+        }
+        const enrolSeconds = (Date.now() - started) / 1000;
+        const [dpsStats, hubStats] = [dps.stats, hub.stats];
+        const registered = (await hub.registry().getTwin(ids[ids.length - 1])).responseBody.tags;
+        console.log(
+            `DPS enrolment: ${count} devices, concurrency ${concurrency}: wall time ${enrolSeconds.toFixed(1)} s (${(count / enrolSeconds).toFixed(0)} registrations/s), ` +
+                `${count - failed} assigned, ${failed} failed; DPS requests ${dpsStats.totalRequests} (${byOperation(dpsStats.requestsPerOperation)}), ` +
+                `hub requests ${hubStats.totalRequests} (${byOperation(hubStats.requestsPerOperation)}); last device's tags ${JSON.stringify(registered)}; ` +
+                `swagger violations ${dps.violations.length + hub.violations.length}`,
+        );
+        if (tenths.length >= 10) {
+            const seconds = (from: number, to: number) => ((to - from) / 1000).toFixed(1);
+            console.log(
+                `  the first tenth of the devices registered in ${seconds(started, tenths[0])} s, the last tenth in ${seconds(tenths[8], tenths[9])} s`,
+            );
+        }
+
+        // One verified fleet rollout on the group's tags: every enrolled device takes it and reports it.
+        hub.resetRecords();
+        const provider = new EdgeDeploymentProvider(hub.registryFactory, DEFAULT_RETRY_POLICY, simulatedClock());
+        started = Date.now();
+        const outs = (
+            await provider.create(
+                deploymentInputs(hub.connectionString, {
+                    mode: "fleet",
+                    deviceIds: [],
+                    targetCondition: "tags.environment='bench' AND tags.fleet='dps'",
+                    verify: { enabled: true, timeoutSeconds: 600, pollSeconds: 10, moduleName: "scoring", image: IMAGE_A },
+                }),
+            )
+        ).outs as EdgeDeploymentOutputs;
+        const metrics = (
+            (await hub.registry().getConfiguration(outs.configurationId)).responseBody as { systemMetrics?: { results?: object } }
+        ).systemMetrics?.results;
+        console.log(
+            `  then a verified fleet rollout to them: ${Date.now() - started} ms, ${hub.stats.totalRequests} hub request(s) ` +
+                `(${byOperation(hub.stats.requestsPerOperation)}); ${JSON.stringify(metrics)}`,
+        );
+    } finally {
+        await dps.stop();
+        await hub.stop();
+    }
+}
+
+function byOperation(counts: Record<string, number>): string {
+    return Object.entries(counts)
+        .map(([operation, n]) => `${operation} ${n}`)
+        .join(", ");
+}
+
 deviceMode()
     .then(fleetMode)
+    .then(dpsEnrolment)
     .catch((error) => {
         console.error(error);
         process.exit(1);

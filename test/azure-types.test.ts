@@ -32,7 +32,7 @@ const NOT_ARM: Record<string, RegExp> = {
 /**
  * Real findings on the program's resources, each with the component line that sets it. Listed findings are
  * expected (and asserted to be still present, so fixing one fails this test until the entry is removed); anything
- * else fails. None at present: dev, prod and the bring-your-own variant pass as they are.
+ * else fails. None at present: dev, prod and the variants pass as they are.
  */
 interface KnownFinding {
     label: string;
@@ -47,6 +47,8 @@ const KNOWN_FINDINGS: KnownFinding[] = [];
 const VARIANTS: Record<string, { stack: string; overrides: Record<string, unknown> }> = {
     // An existing resource group and registry: the rest is created into the existing group.
     "dev+existing-registry": { stack: "dev", overrides: { existingRegistry: "images-rg/contosoacr", existingResourceGroup: "shared-rg" } },
+    // A fleet whose devices enrol themselves: the Device Provisioning Service is created, linked to the hub.
+    "prod+dps": { stack: "prod", overrides: { deviceProvisioning: "dps", edgeDevices: [] } },
 };
 
 const CASES = [

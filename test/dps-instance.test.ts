@@ -1,124 +1,92 @@
-// DpsInstance (edgeml:dps:DeviceProvisioning) under the offline engine. The engine does not answer for DPS yet (the
-// program declares none, and AZURE_TYPES has no entry for it): for these runs the test answers as the hooks
-// offline/azure-answers.ts describes would (an IotDpsResource's id and computed outputs from offlineDpsAnswer, an
-// existing one's shape, listIotDpsResourceKeys), and answers the EnrollmentGroup dynamic resource with its real
-// provider against a DPS emulator started with the name, ID scope and owner key those answers give, linked to a hub
-// emulator: exactly what the integration needs.
+// DpsInstance (edgeml:dps:DeviceProvisioning) under the offline engine, with the engine's own DPS answers: an
+// IotDpsResource's id and computed outputs, an existing one's shape, listIotDpsResourceKeys, and the EnrollmentGroup
+// dynamic resource's real provider against the engine's DPS emulator for the instance, linked to the engine's hub
+// emulator for the IotHub component beside it.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
-import { DpsInstance, type DpsInstanceArgs } from "../components/dps/dpsInstance";
-import { ENROLLMENT_GROUP_TYPE, EnrollmentGroupProvider } from "../components/dps/enrollmentGroupProvider";
-import { DPS_ARM_TYPE } from "../components/config/existing";
-import { armId, nameFromId } from "../components/shared/azure";
-import { azureMocks, OFFLINE_SUBSCRIPTION_ID, offlineDpsAnswer } from "../offline/azure-answers";
-import { DpsEmulator, startDpsEmulator } from "../offline/dps-emulator";
+import { DpsInstance, type DpsInstanceArgs, ENROLLMENT_GROUP_TYPE } from "../components/dps";
+import { IotHub } from "../components/iot";
+import { AZURE_TYPES, type ExistingResource } from "../components/shared";
+import type { MockResourceArgs } from "@pulumi/pulumi/runtime";
+import { azureMocks, existingAzureState, offlineDpsInstances, offlineHubs, OFFLINE_SUBSCRIPTION_ID } from "../offline/azure-answers";
+import type { DpsEmulator } from "../offline/dps-emulator";
 import { outputValue, runOffline, type OfflinePlan } from "../offline/engine";
-import { IotHubEmulator, startIotHubEmulator } from "../offline/iothub-emulator";
+import type { IotHubEmulator } from "../offline/iothub-emulator";
 import { DPS_SWAGGER, IOTHUB_SWAGGER } from "../offline/reference-data";
-import { SECRET_SIG, SIG, unwrapSecrets } from "../offline/wire-format";
 import { AZURE_TYPES_DIR, AzureTypeOracle, formatViolation } from "./support/azure-type-oracle";
-import { FAST_RETRY } from "./support/fast-retry";
 import { deviceKey, registerDevice } from "./support/dps-devices";
 import { resourceOfType } from "./support/plan-queries";
 import { needsReference, requireReference } from "./support/references";
+import { unwrapSecrets } from "../offline/wire-format";
 
-const DPS_TOKEN = "azure-native:deviceprovisioningservices:IotDpsResource";
+const DPS_TOKEN = AZURE_TYPES.dps.token;
 const KEYS_TOKEN = "azure-native:deviceprovisioningservices:listIotDpsResourceKeys";
+const HUB_READ_TOKEN = "azure-native:iothub:getIotHubResource";
 const COMPONENT_TYPE = "edgeml:dps:DeviceProvisioning";
 
-/** Runs `body` with the DPS answers hooked into the engine's mocks, the group's provider bound to `dps`. */
-async function withDpsAnswers<T>(dps: DpsEmulator, body: () => Promise<T>): Promise<T> {
-    const { newResource, call } = azureMocks;
-    azureMocks.newResource = async (args: MockResourceArgs) => {
-        if (args.type === DPS_TOKEN) {
-            // existingShapes' hook: the state Azure returns for an existing instance.
-            if (args.id) return { id: args.id, state: { name: nameFromId(args.id), ...offlineDpsAnswer(args.type, nameFromId(args.id)) } };
-            // computedOutputs' hook: the id and inputs as the engine answers any type in AZURE_TYPES, completed with DPS's outputs.
-            const inputs = unwrapSecrets(args.inputs);
-            const name = String(inputs.provisioningServiceName);
-            const computed = offlineDpsAnswer(args.type, name, inputs);
-            // The inputs' properties hold the hub's connection string (secret): as a provider may, return them secret whole.
-            const properties = JSON.stringify(args.inputs.properties).includes(SECRET_SIG)
-                ? { [SIG]: SECRET_SIG, value: computed.properties }
-                : computed.properties;
-            const id = armId(OFFLINE_SUBSCRIPTION_ID, inputs.resourceGroupName, DPS_ARM_TYPE, name);
-            return { id, state: { ...args.inputs, ...computed, properties, name } };
-        }
-        if (args.type === ENROLLMENT_GROUP_TYPE) {
-            const provider = new EnrollmentGroupProvider(dps.serviceClientFactory, FAST_RETRY);
-            const checked = await provider.check(undefined, unwrapSecrets(args.inputs));
-            if (checked.failures?.length) throw new Error(`check failed: ${JSON.stringify(checked.failures)}`);
-            const { id, outs } = await provider.create(checked.inputs);
-            return { id, state: outs };
-        }
-        return newResource(args);
-    };
-    // call()'s hook.
-    azureMocks.call = (args: MockCallArgs) =>
-        args.token === KEYS_TOKEN ? offlineDpsAnswer(args.token, args.inputs.provisioningServiceName) : call(args);
-    try {
-        return await body();
-    } finally {
-        azureMocks.newResource = newResource;
-        azureMocks.call = call;
-    }
+const NEW_HUB = { existing: false as const, name: "contoso-hub", sku: "S1" as const, units: 1, partitions: 2 };
+const EXISTING_HUB: ExistingResource = { existing: true, resourceGroupName: "iot-rg", name: "contoso-hub", configKey: "existingIotHub" };
+
+interface Planned {
+    plan: OfflinePlan;
+    instance: DpsInstance;
+    /** The engine's emulators the run used: the hub's and the instance's. */
+    hub: IotHubEmulator;
+    dps: DpsEmulator;
 }
 
-/** The DPS emulator the offline answers describe for an instance named `name`. */
-function emulatorFor(name: string, hub: IotHubEmulator): Promise<DpsEmulator> {
-    const keys = offlineDpsAnswer(KEYS_TOKEN, name).value as { primaryKey: string }[];
-    const idScope = (offlineDpsAnswer(DPS_TOKEN, name).properties as { idScope: string }).idScope;
-    return startDpsEmulator({ name, idScope, serviceKey: keys[0].primaryKey, linkedHubs: [hub] });
-}
-
-function args(hub: IotHubEmulator, dps: DpsInstanceArgs["dps"]): DpsInstanceArgs {
-    return {
-        resourceGroupName: "rg-test",
-        location: "northeurope",
-        dps,
-        subscriptionId: OFFLINE_SUBSCRIPTION_ID,
-        tags: { stack: "test" },
-        iotHub: { connectionString: pulumi.secret(hub.connectionString), hostName: hub.hostName, location: "northeurope" },
-        enrollment: { enrollmentGroupId: "edgeml-test-edge", tags: { environment: "test", line: "3" }, keyRotation: 0 },
-    };
-}
-
-async function plan(
-    hub: IotHubEmulator,
-    dps: DpsEmulator,
-    spec: DpsInstanceArgs["dps"],
-): Promise<{ plan: OfflinePlan; instance: DpsInstance }> {
+/** Plans an IotHub (created, or `hubSpec`) and a DpsInstance (`dpsSpec`) linked to it, and finds the emulators they used. */
+async function plan(dpsSpec: DpsInstanceArgs["dps"], hubSpec: typeof NEW_HUB | ExistingResource = NEW_HUB): Promise<Planned> {
     let instance!: DpsInstance;
-    const run = await withDpsAnswers(dps, () =>
-        runOffline({
-            stack: "dev",
-            program: () => {
-                instance = new DpsInstance("dps", args(hub, spec));
-                return {};
-            },
-        }),
-    );
-    return { plan: run.plan, instance };
+    const { plan: result } = await runOffline({
+        stack: "dev",
+        program: () => {
+            const hub = new IotHub("iot", {
+                resourceGroupName: "rg-test",
+                location: "northeurope",
+                tags: {},
+                subscriptionId: OFFLINE_SUBSCRIPTION_ID,
+                hub: hubSpec,
+                edgeDevices: [],
+                deviceTags: {},
+                edgeRuntimeVersion: "1.6",
+            });
+            instance = new DpsInstance("dps", {
+                resourceGroupName: "rg-test",
+                location: "northeurope",
+                dps: dpsSpec,
+                subscriptionId: OFFLINE_SUBSCRIPTION_ID,
+                tags: { stack: "test" },
+                iotHub: {
+                    connectionString: hub.serviceConnectionString,
+                    hostName: hub.hostName,
+                    location: "northeurope",
+                    existing: hubSpec.existing ? hubSpec : undefined,
+                },
+                enrollment: { enrollmentGroupId: "edgeml-test-edge", tags: { environment: "test", line: "3" }, keyRotation: 0 },
+            });
+            return {};
+        },
+    });
+    const hub = offlineHubs().get("contoso-hub.azure-devices.net");
+    const dps = offlineDpsInstances().get(`${dpsSpec.name}.azure-devices-provisioning.net`);
+    assert.ok(hub && dps, "the run used the engine's hub and DPS emulators");
+    return { plan: result, instance, hub, dps };
 }
 
-describe("DpsInstance (offline engine, DPS answers hooked in)", () => {
+describe("DpsInstance (offline engine)", function () {
+    this.timeout(60_000);
     needsReference(DPS_SWAGGER, IOTHUB_SWAGGER);
-    let hub: IotHubEmulator;
-    let dps: DpsEmulator;
-
-    beforeEach(async () => {
-        hub = await startIotHubEmulator({ hubName: "contoso-hub" });
-    });
-    afterEach(async () => {
-        if (dps) assert.deepStrictEqual(dps.violations, []);
-        await dps?.stop();
-        await hub?.stop();
+    let used: Planned | undefined;
+    afterEach(() => {
+        if (used) assert.deepStrictEqual([...used.dps.violations, ...used.hub.violations], []);
+        used = undefined;
+        existingAzureState.clear();
     });
 
     it("creates an S1 instance linked to the hub, reads its owner key, and puts the enrollment group in it", async function () {
-        dps = await emulatorFor("contoso-dps", hub);
-        const { plan: result, instance } = await plan(hub, dps, { existing: false, name: "contoso-dps", sku: "S1" });
+        used = await plan({ existing: false, name: "contoso-dps", sku: "S1" });
+        const { plan: result, instance, hub, dps } = used;
         const component = resourceOfType(result, COMPONENT_TYPE);
         const resource = resourceOfType(result, DPS_TOKEN);
         assert.strictEqual(resource.parent, component.urn);
@@ -137,6 +105,7 @@ describe("DpsInstance (offline engine, DPS answers hooked in)", () => {
         ]);
         const keysInvoke = result.invokes.find((invoke) => invoke.token === KEYS_TOKEN);
         assert.deepStrictEqual(keysInvoke?.inputs, { provisioningServiceName: "contoso-dps", resourceGroupName: "rg-test" });
+        assert.ok(!result.invokes.some((invoke) => invoke.token === HUB_READ_TOKEN), "a created hub's region is the stack's");
 
         const group = resourceOfType(result, ENROLLMENT_GROUP_TYPE);
         assert.strictEqual(group.parent, component.urn);
@@ -177,7 +146,7 @@ describe("DpsInstance (offline engine, DPS answers hooked in)", () => {
         assert.deepStrictEqual(keys, { primaryKey: held.primaryKey, secondaryKey: held.secondaryKey });
         assert.strictEqual(held.iotHubHostName, "contoso-hub.azure-devices.net");
 
-        // A device given a key derived from the output registers and lands in the hub with the tags.
+        // A device given a key derived from the output registers and lands in the engine's hub with the tags.
         const registered = await registerDevice(
             dps,
             "line3-001",
@@ -191,12 +160,11 @@ describe("DpsInstance (offline engine, DPS answers hooked in)", () => {
 
     it("sends Azure what Microsoft's definition of provisioningServices allows", async function () {
         requireReference(this, AZURE_TYPES_DIR);
-        dps = await emulatorFor("contoso-dps", hub);
-        const { plan: result } = await plan(hub, dps, { existing: false, name: "contoso-dps", sku: "S1" });
+        used = await plan({ existing: false, name: "contoso-dps", sku: "S1" });
         const oracle = new AzureTypeOracle((token) =>
-            token === DPS_TOKEN ? { armType: DPS_ARM_TYPE, nameInput: "provisioningServiceName" } : undefined,
+            token === DPS_TOKEN ? { armType: AZURE_TYPES.dps.armType, nameInput: AZURE_TYPES.dps.nameInput } : undefined,
         );
-        const check = oracle.check(resourceOfType(result, DPS_TOKEN));
+        const check = oracle.check(resourceOfType(used.plan, DPS_TOKEN));
         assert.strictEqual(check.notChecked, undefined);
         assert.match(
             check.definition ?? "",
@@ -204,15 +172,14 @@ describe("DpsInstance (offline engine, DPS answers hooked in)", () => {
         );
         assert.deepStrictEqual(check.violations.map(formatViolation), []);
         // And the check can fail: an SKU the definition does not know.
-        const broken = structuredClone(resourceOfType(result, DPS_TOKEN));
+        const broken = structuredClone(resourceOfType(used.plan, DPS_TOKEN));
         (broken.inputs.sku as { name: string }).name = "S9";
         assert.ok(oracle.check(broken).violations.some((violation) => violation.path === "sku.name"));
     });
 
     it("reads an existing instance instead of creating one, and puts the group in it", async () => {
-        dps = await emulatorFor("shared-dps", hub);
-        const existing = { existing: true as const, resourceGroupName: "iot-rg", name: "shared-dps", configKey: "existingDps" };
-        const { plan: result, instance } = await plan(hub, dps, existing);
+        used = await plan({ existing: true, resourceGroupName: "iot-rg", name: "shared-dps", configKey: "existingDps" });
+        const { plan: result, instance, dps } = used;
         const resource = resourceOfType(result, DPS_TOKEN);
         assert.strictEqual(resource.operation, "read");
         assert.strictEqual(
@@ -224,6 +191,36 @@ describe("DpsInstance (offline engine, DPS answers hooked in)", () => {
             resourceGroupName: "iot-rg",
         });
         assert.strictEqual(await outputValue(instance.serviceConnectionString), dps.connectionString);
+        assert.strictEqual(await outputValue(instance.idScope), dps.idScope);
+        assert.ok(dps.enrollmentGroup("edgeml-test-edge"));
+    });
+
+    it("links an existing hub under its own region, read from Azure, not the stack's", async () => {
+        existingAzureState.set(
+            `/subscriptions/${OFFLINE_SUBSCRIPTION_ID}/resourcegroups/iot-rg/providers/microsoft.devices/iothubs/contoso-hub`,
+            { location: "swedencentral" },
+        );
+        // What Azure is sent for the link: the inputs as the engine's answers see them, secrets unwrapped.
+        const sent: Record<string, any>[] = [];
+        const { newResource } = azureMocks;
+        azureMocks.newResource = (args: MockResourceArgs) => {
+            if (args.type === DPS_TOKEN) sent.push(unwrapSecrets(args.inputs));
+            return newResource(args);
+        };
+        try {
+            used = await plan({ existing: false, name: "contoso-dps", sku: "S1" }, EXISTING_HUB);
+        } finally {
+            azureMocks.newResource = newResource;
+        }
+        const { plan: result, hub, dps } = used;
+        assert.deepStrictEqual(result.invokes.find((invoke) => invoke.token === HUB_READ_TOKEN)?.inputs, {
+            resourceGroupName: "iot-rg",
+            resourceName: "contoso-hub",
+        });
+        assert.deepStrictEqual(
+            sent.map((inputs) => inputs.properties.iotHubs),
+            [[{ connectionString: hub.connectionString, location: "swedencentral" }]],
+        );
         assert.ok(dps.enrollmentGroup("edgeml-test-edge"));
     });
 });

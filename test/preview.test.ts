@@ -1,25 +1,40 @@
 // The offline engine's preview mode: the SDK's own dry run, as a first `pulumi preview` of a stack runs it. Nothing
 // exists yet, so what creation decides (ids, generated names, keys, digests, version numbers) is unknown, invokes
 // that need it are not made (the SDK skips an output-form invoke with unknown arguments), and configuration is
-// checked as in a real run. Every stack file is planned in both modes.
+// checked as in a real run. Every stack file is planned in both modes, and prod as a fleet whose devices enrol themselves
+// through the Device Provisioning Service (no listed devices).
 import * as assert from "assert";
 import { DOCKER_IMAGE_TYPE } from "../components/image";
 import { EDGE_DEPLOYMENT_TYPE, EDGE_DEVICE_TYPE } from "../components/iot";
+import { ENROLLMENT_GROUP_TYPE } from "../components/dps";
 import { AZURE_TYPES, ConfigError, SECRET_MARKER } from "../components/shared";
 import { listStacks, type OfflinePlan, runOffline, UNKNOWN_MARKER } from "../offline";
 import { formatPlan } from "../scripts/plan-format";
 import { resourceOfType } from "./support/plan-queries";
 
+/** A stack file under other settings, planned in both modes like the stack files. */
+const VARIANTS: Record<string, { stack: string; overrides: Record<string, unknown> }> = {
+    "prod+dps": { stack: "prod", overrides: { deviceProvisioning: "dps", edgeDevices: [] } },
+};
+
 describe("preview mode: what a first pulumi preview knows", function () {
     this.timeout(60_000);
     const plans = new Map<string, { preview: OfflinePlan; up: OfflinePlan }>();
     before(async () => {
-        for (const stack of listStacks()) {
-            plans.set(stack, { preview: (await runOffline({ stack, preview: true })).plan, up: (await runOffline({ stack })).plan });
+        const cases = [
+            ...listStacks().map((stack) => ({ label: stack, stack, overrides: {} })),
+            ...Object.entries(VARIANTS).map(([label, v]) => ({ label, ...v })),
+        ];
+        for (const { label, stack, overrides } of cases) {
+            plans.set(label, {
+                preview: (await runOffline({ stack, overrides, preview: true })).plan,
+                up: (await runOffline({ stack, overrides })).plan,
+            });
         }
     });
 
-    it("plans every stack file in both modes, with the same resources", () => {
+    it("plans every stack file (and variant) in both modes, with the same resources", () => {
+        assert.deepStrictEqual([...plans.keys()], [...listStacks(), ...Object.keys(VARIANTS)]);
         for (const [stack, { preview, up }] of plans) {
             assert.deepStrictEqual(preview.resources.map((r) => r.urn).sort(), up.resources.map((r) => r.urn).sort(), stack);
         }
@@ -71,6 +86,24 @@ describe("preview mode: what a first pulumi preview knows", function () {
             assert.ok(!tokens(preview).includes("azure-native:iothub:listIotHubResourceKeys"), `${stack}: nor the hub`);
             assert.ok(tokens(preview).includes("azure-native:authorization:getClientConfig"), `${stack}: who deploys is known`);
         }
+    });
+
+    it("leaves the Device Provisioning Service's ID scope and endpoint unknown, checks its enrollment group, and reads no keys", () => {
+        const { preview, up } = plans.get("prod+dps")!;
+        assert.strictEqual(resourceOfType(preview, AZURE_TYPES.dps.token).operation, "create");
+        // The group's provider checked what is known (its id, hub, tags) and the secret it waits on.
+        const group = resourceOfType(preview, ENROLLMENT_GROUP_TYPE);
+        assert.strictEqual(group.inputs.serviceConnectionString, SECRET_MARKER);
+        assert.strictEqual(group.inputs.enrollmentGroupId, resourceOfType(up, ENROLLMENT_GROUP_TYPE).inputs.enrollmentGroupId);
+        assert.deepStrictEqual(group.inputs.tags, resourceOfType(up, ENROLLMENT_GROUP_TYPE).inputs.tags);
+        assert.strictEqual(group.inputs.iotHubHostName, UNKNOWN_MARKER, "the hub's host name is Azure's answer");
+        assert.ok(!preview.invokes.some((i) => i.token === "azure-native:deviceprovisioningservices:listIotDpsResourceKeys"));
+        assert.deepStrictEqual(
+            [preview.outputs.dpsIdScope, preview.outputs.dpsGlobalEndpoint, preview.outputs.dpsEnrollmentGroupKeys],
+            [UNKNOWN_MARKER, UNKNOWN_MARKER, SECRET_MARKER],
+        );
+        assert.strictEqual(preview.outputs.edgeAgentImage, up.outputs.edgeAgentImage, "configuration decides the edgeAgent image");
+        assert.match(String(up.outputs.dpsIdScope), /^0ne[0-9A-F]{8}$/);
     });
 
     it("prints unknowns as pulumi preview does, output<string>", () => {

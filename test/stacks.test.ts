@@ -5,6 +5,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { ENROLLMENT_GROUP_TYPE } from "../components/dps";
+import { AZURE_TYPES } from "../components/shared";
 import { offlineHubs } from "../offline/azure-answers";
 import { OfflinePlan, REPO_ROOT, listStacks, runOffline } from "../offline/engine";
 import { IOTHUB_SWAGGER } from "../offline/reference-data";
@@ -102,6 +104,20 @@ describe("stacks: dev and prod differ only in their Pulumi.<stack>.yaml", functi
         for (const type of STATEFUL_TYPES.slice(1)) {
             assert.ok(created(plan, type).length > 0, type);
             for (const r of created(plan, type)) assert.strictEqual(r.protect, true, `${r.type} "${r.name}"`);
+        }
+    });
+
+    it("with deviceProvisioning dps, prod protects the Device Provisioning Service and its enrollment group, dev neither", async () => {
+        for (const [stack, protect] of [
+            ["prod", true],
+            ["dev", false],
+        ] as const) {
+            const { plan } = await runOffline({ stack, overrides: { deviceProvisioning: "dps" } });
+            for (const type of [AZURE_TYPES.dps.token, ENROLLMENT_GROUP_TYPE]) {
+                const resources = created(plan, type);
+                assert.strictEqual(resources.length, 1, `${stack} creates one ${type}`);
+                assert.strictEqual(resources[0].protect, protect, `${stack} ${type}`);
+            }
         }
     });
 

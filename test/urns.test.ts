@@ -8,7 +8,8 @@ import * as path from "path";
 import { listStacks, runOffline } from "../offline/engine";
 
 const PINNED = path.join(__dirname, "fixtures", "urns");
-// Bring-your-own resources are read, not created, under URNs of their own: pinned too, on the dev stack.
+// Bring-your-own resources are read, not created, under URNs of their own: pinned too, on the dev stack; and the
+// Device Provisioning Service with its enrollment group, on prod (deviceProvisioning: dps).
 const VARIANTS: Record<string, { stack: string; overrides: Record<string, unknown> }> = {
     "dev+existing": {
         stack: "dev",
@@ -20,6 +21,7 @@ const VARIANTS: Record<string, { stack: string; overrides: Record<string, unknow
             existingModel: "anomaly@latest",
         },
     },
+    "prod+dps": { stack: "prod", overrides: { deviceProvisioning: "dps" } },
 };
 
 describe("URNs: every resource of every stack keeps its identity", function () {

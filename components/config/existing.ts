@@ -15,14 +15,11 @@ export interface ExistingKind {
     nameRule: names.NameCheck;
 }
 
-/** ARM type of a Device Provisioning Service instance, as its resource ids name it. */
-export const DPS_ARM_TYPE = "Microsoft.Devices/provisioningServices";
-
 export const EXISTING_KINDS = {
     registry: { label: "container registry", armType: AZURE_TYPES.registry.armType, nameRule: names.containerRegistryName },
     iotHub: { label: "IoT Hub", armType: AZURE_TYPES.iotHub.armType, nameRule: names.iotHubName },
     workspace: { label: "Azure ML workspace", armType: AZURE_TYPES.mlWorkspace.armType, nameRule: names.mlWorkspaceName },
-    dps: { label: "Device Provisioning Service", armType: DPS_ARM_TYPE, nameRule: names.dpsName },
+    dps: { label: "Device Provisioning Service", armType: AZURE_TYPES.dps.armType, nameRule: names.dpsName },
 } satisfies Record<string, ExistingKind>;
 
 /** A registered model the stack deploys without registering anything. */

@@ -31,7 +31,7 @@ export { choosePythonVersion, convertCondaEnvironment, DEFAULT_PYTHON_VERSION, P
 export type { CondaEnvironment } from "./condaEnvironment";
 // The conversion's tables, for the README's.
 export { CONDA_DROP_REASONS, CONDA_NOT_PIP, CONDA_PIP_RENAMES, CONDA_PIP_SAME_NAMES } from "./condaPipNames";
-export { DPS_ARM_TYPE, EXISTING_KINDS } from "./existing";
+export { EXISTING_KINDS } from "./existing";
 export { DPS_KEYS, DPS_SKUS, PROVISIONING_MODES } from "./provisioning";
 export type { DpsProvisioning, DpsSku, HubProvisioning, NewDps, Provisioning, ProvisioningMode } from "./provisioning";
 export type { ExistingKind, ExistingModel } from "./existing";

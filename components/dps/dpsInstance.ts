@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as deviceprovisioningservices from "@pulumi/azure-native/deviceprovisioningservices";
+import * as iothub from "@pulumi/azure-native/iothub";
 import type { deviceprovisioningservices as dpsOutputs } from "@pulumi/azure-native/types/output";
-import { DPS_ARM_TYPE, type NewDps } from "../config";
-import { componentType, ExistingResource, existingId } from "../shared";
+import type { NewDps } from "../config";
+import { AZURE_TYPES, componentType, ExistingResource, existingId } from "../shared";
 import { EnrollmentGroup } from "./enrollmentGroup";
 
 /** The shared access policy with every right (service configuration, enrollment write, device connect). */
@@ -25,8 +26,10 @@ export interface DpsInstanceArgs {
         connectionString: pulumi.Input<string>;
         /** `<hub>.azure-devices.net`: IotHub's hostName. */
         hostName: pulumi.Input<string>;
-        /** The hub's region (the stack's, for a hub the stack creates). */
+        /** The region of a hub the stack creates: the stack's. */
         location: pulumi.Input<string>;
+        /** An existing hub the stack reads (existingIotHub): its own region is read from Azure instead of `location`. */
+        existing?: ExistingResource;
     };
     /** The symmetric-key enrollment group devices register through. */
     enrollment: {
@@ -63,10 +66,24 @@ export class DpsInstance extends pulumi.ComponentResource {
         super(componentType("dps", "DeviceProvisioning"), name, {}, opts);
 
         const spec = args.dps;
+        // The link to the hub names its region (IotHubDefinitionDescription.location, required), which for an existing
+        // hub may differ from the stack's: read, when a created instance links it.
+        const existingHub = args.iotHub.existing;
+        const hubLocation = () =>
+            existingHub
+                ? iothub.getIotHubResourceOutput(
+                      { resourceName: existingHub.name, resourceGroupName: existingHub.resourceGroupName },
+                      { parent: this },
+                  ).location
+                : args.iotHub.location;
         const instance = spec.existing
-            ? deviceprovisioningservices.IotDpsResource.get(`${name}-dps`, existingId(spec, DPS_ARM_TYPE, args.subscriptionId, this), {
-                  parent: this,
-              })
+            ? deviceprovisioningservices.IotDpsResource.get(
+                  `${name}-dps`,
+                  existingId(spec, AZURE_TYPES.dps.armType, args.subscriptionId, this),
+                  {
+                      parent: this,
+                  },
+              )
             : new deviceprovisioningservices.IotDpsResource(
                   `${name}-dps`,
                   {
@@ -76,7 +93,7 @@ export class DpsInstance extends pulumi.ComponentResource {
                       sku: { name: spec.sku, capacity: 1 },
                       // Linking the hub gives DPS the rights to create the devices that register in it.
                       properties: {
-                          iotHubs: [{ connectionString: pulumi.secret(args.iotHub.connectionString), location: args.iotHub.location }],
+                          iotHubs: [{ connectionString: pulumi.secret(args.iotHub.connectionString), location: hubLocation() }],
                       },
                       tags: args.tags,
                   },

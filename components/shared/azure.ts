@@ -47,6 +47,11 @@ export const AZURE_TYPES = {
         ["registryName"],
     ),
     iotHub: azureType("azure-native:iothub:IotHubResource", "Microsoft.Devices/IotHubs", "resourceName"),
+    dps: azureType(
+        "azure-native:deviceprovisioningservices:IotDpsResource",
+        "Microsoft.Devices/provisioningServices",
+        "provisioningServiceName",
+    ),
     storageAccount: azureType("azure-native:storage:StorageAccount", "Microsoft.Storage/storageAccounts", "accountName"),
     keyVault: azureType("azure-native:keyvault:Vault", "Microsoft.KeyVault/vaults", "vaultName"),
     logAnalytics: azureType("azure-native:operationalinsights:Workspace", "Microsoft.OperationalInsights/workspaces", "workspaceName"),

@@ -1,5 +1,6 @@
 /**
- * A local Device Provisioning Service for tests (and, hooked in, the offline engine): the service API
+ * A local Device Provisioning Service for tests and the offline engine (one per instance a plan declares, see
+ * offline/azure-answers.ts): the service API
  * (`<name>.azure-devices-provisioning.net`, checked against the service swagger) and the device API (the global
  * endpoint) on two loopback ports, driven through Microsoft's own SDKs, its devices landing in a linked IoT Hub
  * emulator (options and behaviour: README.md).
