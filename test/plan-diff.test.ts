@@ -20,10 +20,11 @@ import { makeContext } from "./support/temp-context";
 const REGISTRY_TYPE = "azure-native:containerregistry:Registry";
 const MODEL_VERSION_TYPE = "azure-native:machinelearningservices:ModelVersion";
 
-function plan(args: string[], cwd = REPO_ROOT) {
+function plan(args: string[], cwd = REPO_ROOT, env: NodeJS.ProcessEnv = process.env) {
     const tsx = require.resolve("tsx");
     return spawnSync(process.execPath, ["--import", tsx, path.join(cwd, "scripts", "plan.ts"), ...args], {
         cwd,
+        env,
         encoding: "utf8",
         timeout: 120_000,
     });
@@ -355,6 +356,7 @@ describe("plan diff (npm start -- --diff)", function () {
         describe("--diff <git ref>", () => {
             let repo: string;
             let refTempDirs: () => string[];
+            let tmp: string;
             before(() => {
                 // Three commits: without the dev stack, with a broken one, with the project's own (HEAD).
                 repo = copyProject();
@@ -372,13 +374,18 @@ describe("plan diff (npm start -- --diff)", function () {
                 fs.writeFileSync(stackFile, good);
                 git(repo, "add", "-A");
                 git(repo, "commit", "-qm", "the dev stack");
-                refTempDirs = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith("edgeml-plan-ref-"));
+                // A temp folder of this test's own: another process's plans (a second test run) cannot show up in it.
+                tmp = fs.mkdtempSync(path.join(os.tmpdir(), "edgeml-plan-diff-test-"));
+                refTempDirs = () => fs.readdirSync(tmp).filter((name) => name.startsWith("edgeml-plan-ref-"));
             });
-            after(() => removeProject(repo));
+            after(() => {
+                removeProject(repo);
+                fs.rmSync(tmp, { recursive: true, force: true });
+            });
 
             it("finds no changes against HEAD for an unchanged tree, and leaves no temp tree behind", () => {
                 const before = refTempDirs();
-                const result = plan(["--diff", "HEAD"], repo);
+                const result = plan(["--diff", "HEAD"], repo, { ...process.env, TMPDIR: tmp });
                 assert.strictEqual(result.status, 0, result.stderr);
                 assert.match(result.stdout, /^No changes\.$/m);
                 assert.match(
