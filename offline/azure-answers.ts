@@ -42,7 +42,7 @@ import {
 import { dpsHostNameOf, ENROLLMENT_GROUP_TYPE, EnrollmentGroupProvider, type ProvisioningClientFactory } from "../components/dps";
 import { OfflineAcrTokens } from "./acr-tokens";
 import { DpsEmulator, startDpsEmulator } from "./dps-emulator";
-import { IotHubEmulator, startIotHubEmulator } from "./iothub-emulator";
+import { addStandInBase, IotHubEmulator, startIotHubEmulator } from "./iothub-emulator";
 import { SECRET_SIG, SIG, UNKNOWN_VALUE, unwrapSecrets } from "./wire-format";
 import { isUnknown } from "@pulumi/pulumi/output";
 import type { dynamic } from "@pulumi/pulumi";
@@ -811,6 +811,12 @@ async function dynamicResource(args: MockResourceArgs, wireInputs: Record<string
     const checked = await provider.check!(undefined, args.inputs);
     if (checked.failures && checked.failures.length > 0) throw checkFailed(args, args.inputs, wireInputs, checked.failures);
     const inputs = checked.inputs ?? args.inputs;
+    // A layer merges only on top of a base deployment, someone else's in a real hub: a stand-in base (runtime only,
+    // at basePriority) lets the layer's stages verify offline.
+    if (args.type === EDGE_DEPLOYMENT_TYPE && inputs.mode === "fleet" && inputs.deploymentLayer === "layered") {
+        const layered = await offlineHub(hostNameOf(inputs.serviceConnectionString));
+        await addStandInBase(layered.registry(), String(inputs.targetCondition), Number(inputs.basePriority ?? 0));
+    }
     const olds = REPLAYED_TYPES.has(args.type) ? previousStates.get(`${args.type}::${args.name}`) : undefined;
     if (olds) {
         // As the engine does with state: unchanged keeps it, a change updates it, a replacement creates anew.

@@ -1,6 +1,7 @@
 // Dynamic provider for IoT Edge device identities. No ARM resource exists for them: this is the registry's
 // data plane, driven through the azure-iothub SDK with our own retries.
 import type * as pulumi from "@pulumi/pulumi";
+import { agentTables } from "../dps/deviceFiles";
 import { configKey, dynamicResourceType } from "../shared/project";
 import { containsUnknown, UNKNOWN_VALUE } from "../shared/unknown";
 // The naming rules alone, not the config face: a provider is serialized with what it imports, and the loader
@@ -183,17 +184,8 @@ export function configToml(connectionString: string, agentImage?: string): strin
         `connection_string = "${connectionString}"`,
         "",
     ];
-    if (agentImage)
-        lines.push(
-            "# The edgeAgent the runtime starts first; the deployment's $edgeAgent settings take over once it connects.",
-            "[agent]",
-            'name = "edgeAgent"',
-            'type = "docker"',
-            "",
-            "[agent.config]",
-            `image = "${agentImage}"`,
-            "",
-        );
+    // The same [agent] tables as a DPS device's file (one writer for both).
+    if (agentImage) lines.push(...agentTables(agentImage));
     return lines.join("\n");
 }
 

@@ -23,6 +23,7 @@ import { EdgeAgentBehaviour, EdgeAgentRule, SimulatedAgents, checkEdgeAgentBehav
 import { JsonObject } from "./json";
 import { matches, parseTargetCondition } from "./query-language";
 import { tagsSatisfying } from "./stand-ins";
+export { addStandInBase } from "./stand-ins";
 import { deviceTwinJson } from "./twin-views";
 import { RegistryFactory, loopbackRegistryFactory } from "./loopback-registry";
 import { HubStores } from "./operations";

@@ -49,7 +49,7 @@ export async function addStandInBase(
     registry: Registry,
     targetCondition: string,
     priority: number,
-    edgeRuntimeVersion = "1.5",
+    edgeRuntimeVersion = "1.6",
 ): Promise<void> {
     const docker = (image: string) => ({ type: "docker", settings: { image: `mcr.microsoft.com/${image}:${edgeRuntimeVersion}` } });
     const configuration = {
