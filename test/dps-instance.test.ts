@@ -65,7 +65,8 @@ async function plan(dpsSpec: DpsInstanceArgs["dps"], hubSpec: typeof NEW_HUB | E
                 },
                 enrollment: { enrollmentGroupId: "edgeml-test-edge", tags: { environment: "test", line: "3" }, keyRotation: 0 },
             });
-            return {};
+            // Exported as the program exports it, so a refusal on the way to the group fails the run as it fails `pulumi up`.
+            return { serviceConnectionString: instance.serviceConnectionString };
         },
     });
     const hub = offlineHubs().get("contoso-hub.azure-devices.net");
@@ -193,6 +194,30 @@ describe("DpsInstance (offline engine)", function () {
         assert.strictEqual(await outputValue(instance.serviceConnectionString), dps.connectionString);
         assert.strictEqual(await outputValue(instance.idScope), dps.idScope);
         assert.ok(dps.enrollmentGroup("edgeml-test-edge"));
+    });
+
+    it("refuses an existing instance not linked to the stack's hub, naming existingDps and the command that links it", async () => {
+        const dpsId = `/subscriptions/${OFFLINE_SUBSCRIPTION_ID}/resourcegroups/iot-rg/providers/microsoft.devices/provisioningservices/shared-dps`;
+        const existing = { existing: true as const, resourceGroupName: "iot-rg", name: "shared-dps", configKey: "existingDps" };
+        existingAzureState.set(dpsId, { properties: { iotHubs: [{ name: "elsewhere.azure-devices.net" }] } });
+        await assert.rejects(plan(existing), (error: Error) => {
+            assert.strictEqual(error.name, "AzureStateError");
+            assert.match(
+                error.message,
+                /the Device Provisioning Service shared-dps \(edgeml:existingDps\) is not linked to the stack's hub contoso-hub\.azure-devices\.net \(it links elsewhere\.azure-devices\.net\)/,
+            );
+            assert.match(error.message, /az iot dps linked-hub create --dps-name shared-dps --resource-group iot-rg/);
+            return true;
+        });
+    });
+
+    it("uses an existing instance linked to the stack's hub among others (host names compared without case)", async () => {
+        const dpsId = `/subscriptions/${OFFLINE_SUBSCRIPTION_ID}/resourcegroups/iot-rg/providers/microsoft.devices/provisioningservices/shared-dps`;
+        existingAzureState.set(dpsId, {
+            properties: { iotHubs: [{ name: "elsewhere.azure-devices.net" }, { name: "Contoso-Hub.azure-devices.net" }] },
+        });
+        used = await plan({ existing: true, resourceGroupName: "iot-rg", name: "shared-dps", configKey: "existingDps" });
+        assert.ok(used.dps.enrollmentGroup("edgeml-test-edge"));
     });
 
     it("links an existing hub under its own region, read from Azure, not the stack's", async () => {

@@ -3,7 +3,7 @@ import * as deviceprovisioningservices from "@pulumi/azure-native/deviceprovisio
 import * as iothub from "@pulumi/azure-native/iothub";
 import type { deviceprovisioningservices as dpsOutputs } from "@pulumi/azure-native/types/output";
 import type { NewDps } from "../config";
-import { AZURE_TYPES, componentType, ExistingResource, existingId } from "../shared";
+import { AZURE_TYPES, AzureStateError, componentType, configKey, ExistingResource, existingId } from "../shared";
 import { EnrollmentGroup } from "./enrollmentGroup";
 
 /** The shared access policy with every right (service configuration, enrollment write, device connect). */
@@ -119,8 +119,24 @@ export class DpsInstance extends pulumi.ComponentResource {
         const keys = instance.name.apply((provisioningServiceName) =>
             deviceprovisioningservices.listIotDpsResourceKeysOutput({ provisioningServiceName, resourceGroupName }, { parent: this }),
         );
+        // An existing instance must already be linked to the stack's hub, or no device it provisions could land there:
+        // refused here, naming the key and the command that links it, before the group is created.
+        const linked = spec.existing
+            ? pulumi.all([instance.properties, args.iotHub.hostName]).apply(([properties, hubHostName]) => {
+                  const hubs = properties.iotHubs?.map((hub) => (hub.name ?? "").toLowerCase());
+                  if (hubs && !hubs.includes(hubHostName.toLowerCase()))
+                      throw new AzureStateError(
+                          `the Device Provisioning Service ${spec.name} (${configKey(spec.configKey)}) is not linked to the stack's hub ${hubHostName}` +
+                              ` (it links ${hubs.join(", ") || "no hub"}): link it with \`az iot dps linked-hub create --dps-name ${spec.name}` +
+                              ` --resource-group ${spec.resourceGroupName} --connection-string "$(az iot hub connection-string show --hub-name` +
+                              ` ${hubHostName.split(".")[0]} --policy-name iothubowner -o tsv)"\`, or name another instance`,
+                          this,
+                      );
+                  return true;
+              })
+            : pulumi.output(true);
         this.serviceConnectionString = pulumi.secret(
-            pulumi.all([this.serviceHostName, keys]).apply(([hostName, list]) => {
+            pulumi.all([this.serviceHostName, keys, linked]).apply(([hostName, list]) => {
                 const owner = list.value?.find((k) => k.keyName === DPS_SERVICE_POLICY);
                 if (!owner?.primaryKey)
                     throw new Error(`the Device Provisioning Service ${spec.name} has no ${DPS_SERVICE_POLICY} shared access key`);
