@@ -4,26 +4,26 @@
 // `{ errorCode, trackingId, message }` (the SDK's own message is "Error: " and that body, as it looks for IoT Hub's
 // `Message`).
 import { redactCredentials } from "../shared/redact";
-import { DEFAULT_RETRY_POLICY, parseRetryAfter, RetryPolicy, RetryRules, TRANSIENT_NETWORK_CODES, withRetry } from "../shared/retry";
-
-interface DpsError {
-    code?: string;
-    message?: string;
-    responseBody?: unknown;
-    response?: { statusCode?: number; headers?: Record<string, string | string[] | undefined> };
-}
+import {
+    DEFAULT_RETRY_POLICY,
+    iotSdkRetryAfterMs,
+    iotSdkStatus,
+    IotSdkHttpError,
+    isTransientIotSdkError,
+    RetryPolicy,
+    RetryRules,
+    withRetry,
+} from "../shared/retry";
 
 /** HTTP status of a DPS SDK error, or undefined for a network failure. */
-export function statusOf(error: unknown): number | undefined {
-    return (error as DpsError)?.response?.statusCode;
-}
+export const statusOf = iotSdkStatus;
 
 /**
  * A short description of a DPS error: the status and the service's own message, never request headers (they carry
  * the SAS token); `secrets` (keys the caller holds) are scrubbed too.
  */
 export function describeDpsError(error: unknown, ...secrets: string[]): string {
-    const e = error as DpsError;
+    const e = error as IotSdkHttpError;
     let message = e?.message ?? String(error);
     if (typeof e?.responseBody === "string") {
         try {
@@ -40,16 +40,8 @@ export function describeDpsError(error: unknown, ...secrets: string[]): string {
 
 export const DPS_RETRY_RULES: RetryRules = {
     service: "Device Provisioning Service",
-    isTransient(error) {
-        const status = statusOf(error);
-        if (status !== undefined) return status === 429 || status >= 500;
-        const e = error as DpsError;
-        return TRANSIENT_NETWORK_CODES.has(e?.code ?? "") || /socket hang up/i.test(e?.message ?? "");
-    },
-    retryAfterMs(error, now) {
-        const header = (error as DpsError)?.response?.headers?.["retry-after"];
-        return parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
-    },
+    isTransient: isTransientIotSdkError,
+    retryAfterMs: iotSdkRetryAfterMs,
     describe: (error) => describeDpsError(error),
     advice: "try again later, or check the provisioning service's health and its operations quota",
 };

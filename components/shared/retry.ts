@@ -88,3 +88,33 @@ export async function withRetry<T>(
         }
     }
 }
+
+/**
+ * An error of the azure-iot-* SDKs' HTTP transport (azure-iot-http-base, under azure-iothub and
+ * azure-iot-provisioning-service alike): the HTTP answer, if any, or a network failure's code.
+ */
+export interface IotSdkHttpError {
+    code?: string;
+    message?: string;
+    responseBody?: unknown;
+    response?: { statusCode?: number; headers?: Record<string, string | string[] | undefined> };
+}
+
+/** HTTP status of an azure-iot-* SDK error, or undefined for a network failure. */
+export function iotSdkStatus(error: unknown): number | undefined {
+    return (error as IotSdkHttpError)?.response?.statusCode;
+}
+
+/** What both services throttle or fail with for a while: 429, 5xx, and dropped or refused connections. */
+export function isTransientIotSdkError(error: unknown): boolean {
+    const status = iotSdkStatus(error);
+    if (status !== undefined) return status === 429 || status >= 500;
+    const e = error as IotSdkHttpError;
+    return TRANSIENT_NETWORK_CODES.has(e?.code ?? "") || /socket hang up/i.test(e?.message ?? "");
+}
+
+/** The Retry-After of an azure-iot-* SDK error's answer, in milliseconds from `now`. */
+export function iotSdkRetryAfterMs(error: unknown, now: number): number | undefined {
+    const header = (error as IotSdkHttpError)?.response?.headers?.["retry-after"];
+    return parseRetryAfter(Array.isArray(header) ? header[0] : header, now);
+}
